@@ -1,0 +1,41 @@
+"""Request dependencies: the app context and API-key scopes (least privilege)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from marketops.services.context import AppContext
+
+SCOPES = ("ingest", "read", "admin")
+_bearer = HTTPBearer(auto_error=False, description="API key from `marketops keys create`")
+
+
+def get_ctx(request: Request) -> AppContext:
+    return request.app.state.ctx
+
+
+def require_scope(scope: str) -> Callable[..., str]:
+    """Dependency: the caller's key must carry `scope` (admin implies every scope)."""
+    if scope not in SCOPES:
+        raise ValueError(f"unknown scope {scope}")
+
+    def check(
+        request: Request,
+        creds: HTTPAuthorizationCredentials | None = Depends(_bearer),
+    ) -> str:
+        if creds is None:
+            raise HTTPException(401, "missing API key: send `Authorization: Bearer <key>`",
+                                headers={"WWW-Authenticate": "Bearer"})
+        ctx: AppContext = request.app.state.ctx
+        key = ctx.keys.verify(creds.credentials)
+        if key is None:
+            raise HTTPException(401, "unknown or revoked API key",
+                                headers={"WWW-Authenticate": "Bearer"})
+        if scope not in key.scopes and "admin" not in key.scopes:
+            raise HTTPException(403, f"this key lacks the `{scope}` scope (has: {sorted(key.scopes)})")
+        return key.id
+
+    return check
