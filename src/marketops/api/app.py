@@ -37,16 +37,21 @@ def create_app(workspace: Workspace | None = None, ctx: AppContext | None = None
     @app.exception_handler(MarketopsError)
     async def _user_error(_: Request, exc: MarketopsError) -> JSONResponse:
         return JSONResponse(
-            {"detail": str(exc).splitlines()[0],
-             "errors": [{"where": p.where, "message": p.message, "hint": p.hint}
-                        for p in exc.problems]},
+            {
+                "detail": str(exc).splitlines()[0],
+                "errors": [
+                    {"where": p.where, "message": p.message, "hint": p.hint} for p in exc.problems
+                ],
+            },
             status_code=422,
         )
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"field": ".".join(str(p) for p in e["loc"][1:]) or "(body)", "reason": e["msg"]}
-                  for e in exc.errors()]
+        errors = [
+            {"field": ".".join(str(p) for p in e["loc"][1:]) or "(body)", "reason": e["msg"]}
+            for e in exc.errors()
+        ]
         return JSONResponse({"detail": "request is not valid", "errors": errors}, status_code=422)
 
     @app.get("/healthz", include_in_schema=False)

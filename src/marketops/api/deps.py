@@ -27,15 +27,21 @@ def require_scope(scope: str) -> Callable[..., str]:
         creds: HTTPAuthorizationCredentials | None = Depends(_bearer),
     ) -> str:
         if creds is None:
-            raise HTTPException(401, "missing API key: send `Authorization: Bearer <key>`",
-                                headers={"WWW-Authenticate": "Bearer"})
+            raise HTTPException(
+                401,
+                "missing API key: send `Authorization: Bearer <key>`",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         ctx: AppContext = request.app.state.ctx
         key = ctx.keys.verify(creds.credentials)
         if key is None:
-            raise HTTPException(401, "unknown or revoked API key",
-                                headers={"WWW-Authenticate": "Bearer"})
+            raise HTTPException(
+                401, "unknown or revoked API key", headers={"WWW-Authenticate": "Bearer"}
+            )
         if scope not in key.scopes and "admin" not in key.scopes:
-            raise HTTPException(403, f"this key lacks the `{scope}` scope (has: {sorted(key.scopes)})")
+            raise HTTPException(
+                403, f"this key lacks the `{scope}` scope (has: {sorted(key.scopes)})"
+            )
         return key.id
 
     return check

@@ -20,8 +20,12 @@ err_console = Console(stderr=True)
 
 WorkspaceOpt = Annotated[
     Path | None,
-    typer.Option("--workspace", "-w", help="workspace folder (default: $MARKETOPS_WORKSPACE or .)",
-                 show_default=False),
+    typer.Option(
+        "--workspace",
+        "-w",
+        help="workspace folder (default: $MARKETOPS_WORKSPACE or .)",
+        show_default=False,
+    ),
 ]
 
 

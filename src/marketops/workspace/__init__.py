@@ -36,8 +36,13 @@ class Workspace:
         if not (root / SETTINGS_FILE).exists():
             raise WorkspaceError(
                 f"{root} is not a marketops workspace",
-                [Problem(str(root / SETTINGS_FILE), "file not found",
-                         "run `marketops init DIR` to create a workspace, or pass --workspace")],
+                [
+                    Problem(
+                        str(root / SETTINGS_FILE),
+                        "file not found",
+                        "run `marketops init DIR` to create a workspace, or pass --workspace",
+                    )
+                ],
             )
         problems: list[Problem] = []
         loaded: dict[str, Any] = {}
@@ -64,7 +69,7 @@ class Workspace:
         url = os.environ.get(ENV_DATABASE_URL) or self.settings.database_url
         prefix = "sqlite:///"
         if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
-            url = prefix + str(self.root / url[len(prefix):])
+            url = prefix + str(self.root / url[len(prefix) :])
         return url
 
     def path(self, relative: str) -> Path:
@@ -76,8 +81,9 @@ class Workspace:
             spec = registered().get(filename)
             if spec is None:
                 raise WorkspaceError(f"no capability declares the workspace file {filename!r}")
-            self._extras[filename] = load_model(self.root / filename, spec.model,
-                                                default=None if spec.required else spec.default)
+            self._extras[filename] = load_model(
+                self.root / filename, spec.model, default=None if spec.required else spec.default
+            )
         return self._extras[filename]
 
 

@@ -13,8 +13,18 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, model_validator
 
 OPERATORS = (
-    "equals", "not_equals", "in", "not_in", "matches", "contains_any",
-    "gte", "lte", "between", "exists", "is_true", "is_false",
+    "equals",
+    "not_equals",
+    "in",
+    "not_in",
+    "matches",
+    "contains_any",
+    "gte",
+    "lte",
+    "between",
+    "exists",
+    "is_true",
+    "is_false",
 )
 
 

@@ -36,7 +36,7 @@ class QualityRule(BaseModel):
     type: str = "library"
     metric: str | None = None
     arguments: dict[str, Any] = {}
-    mustBe: Any = None  # noqa: N815 - ODCS key
+    mustBe: Any = None
     severity: str | None = None
     description: str | None = None
 
@@ -45,8 +45,8 @@ class LogicalTypeOptions(BaseModel):
     model_config = ConfigDict(extra="allow")
     pattern: str | None = None
     format: str | None = None
-    minLength: int | None = None  # noqa: N815
-    maxLength: int | None = None  # noqa: N815
+    minLength: int | None = None
+    maxLength: int | None = None
     minimum: float | None = None
     maximum: float | None = None
 
@@ -64,37 +64,37 @@ class LogicalTypeOptions(BaseModel):
 class Property(BaseModel):
     model_config = ConfigDict(extra="allow")
     name: str
-    logicalType: Literal[LOGICAL_TYPES] = "string"  # type: ignore[valid-type]  # noqa: N815
-    physicalType: str | None = None  # noqa: N815
+    logicalType: Literal[LOGICAL_TYPES] = "string"  # type: ignore[valid-type]
+    physicalType: str | None = None
     description: str | None = None
     required: bool = False
     unique: bool = False
     classification: str | None = None
-    logicalTypeOptions: LogicalTypeOptions = LogicalTypeOptions()  # noqa: N815
+    logicalTypeOptions: LogicalTypeOptions = LogicalTypeOptions()
     quality: list[QualityRule] = []
-    customProperties: list[CustomProperty] = []  # noqa: N815
+    customProperties: list[CustomProperty] = []
 
 
 class SchemaObject(BaseModel):
     model_config = ConfigDict(extra="allow")
     name: str
-    physicalName: str | None = None  # noqa: N815
-    logicalType: str = "object"  # noqa: N815
+    physicalName: str | None = None
+    logicalType: str = "object"
     properties: list[Property]
     quality: list[QualityRule] = []
-    customProperties: list[CustomProperty] = []  # noqa: N815
+    customProperties: list[CustomProperty] = []
 
 
 class ContractDoc(BaseModel):
     model_config = ConfigDict(extra="allow")
-    apiVersion: str = Field(pattern=r"^v3\.\d+\.\d+$")  # noqa: N815
+    apiVersion: str = Field(pattern=r"^v3\.\d+\.\d+$")
     kind: Literal["DataContract"]
     id: str
     version: str
     status: str
     name: str | None = None
     schema_: list[SchemaObject] = Field(alias="schema", min_length=1)
-    customProperties: list[CustomProperty] = []  # noqa: N815
+    customProperties: list[CustomProperty] = []
 
 
 @dataclass(frozen=True)
@@ -170,21 +170,36 @@ def load_contract(path: Path) -> Contract:
     for i, prop in enumerate(obj.properties):
         sev = _custom(prop.customProperties).get("severity", "error")
         if sev not in ("error", "warning"):
-            problems.append(located(path, node, ("schema", 0, "properties", i, "customProperties"),
-                                    f"{prop.name}: severity must be `error` or `warning`, not {sev!r}"))
+            problems.append(
+                located(
+                    path,
+                    node,
+                    ("schema", 0, "properties", i, "customProperties"),
+                    f"{prop.name}: severity must be `error` or `warning`, not {sev!r}",
+                )
+            )
         fmt = _custom(prop.customProperties).get("format") or prop.logicalTypeOptions.format
         if fmt not in (None, "email", "phone", "country", "url", "date"):
-            problems.append(located(path, node, ("schema", 0, "properties", i),
-                                    f"{prop.name}: unknown format {fmt!r}",
-                                    "use email, phone, country, url or date"))
+            problems.append(
+                located(
+                    path,
+                    node,
+                    ("schema", 0, "properties", i),
+                    f"{prop.name}: unknown format {fmt!r}",
+                    "use email, phone, country, url or date",
+                )
+            )
     names = [p.name for p in obj.properties]
     for n in {n for n in names if names.count(n) > 1}:
         problems.append(located(path, node, ("schema", 0), f"property `{n}` declared twice"))
     if problems:
         raise WorkspaceError(f"{path}: {len(problems)} problem(s)", problems)
     custom = _custom(obj.customProperties)
-    thresholds = {k.removeprefix("threshold."): float(v) for k, v in custom.items()
-                  if k.startswith("threshold.")}
+    thresholds = {
+        k.removeprefix("threshold."): float(v)
+        for k, v in custom.items()
+        if k.startswith("threshold.")
+    }
     return Contract(
         id=doc.id,
         version=doc.version,

@@ -20,7 +20,9 @@ class HttpEnricherSettings(Strict):
 
 
 class EnrichmentSettings(Strict):
-    local_lookup: str | None = Field(None, description="CSV: domain,company,industry,employees,country")
+    local_lookup: str | None = Field(
+        None, description="CSV: domain,company,industry,employees,country"
+    )
     http: HttpEnricherSettings | None = None
 
 
@@ -79,7 +81,9 @@ class EngagementGroup(Strict):
 
 
 class Decay(Strict):
-    half_life_days: float | None = Field(30, gt=0, description="engagement points halve every N days")
+    half_life_days: float | None = Field(
+        30, gt=0, description="engagement points halve every N days"
+    )
 
 
 class Scoring(Strict):

@@ -92,7 +92,9 @@ def load_model(path: Path, model: type[M], *, default: dict | None = None) -> M:
         raise WorkspaceError(f"{path}: {len(problems)} problem(s)", problems) from exc
 
 
-def located(path: Path, node: yaml.Node | None, loc: tuple[Any, ...], message: str, hint: str = "") -> Problem:
+def located(
+    path: Path, node: yaml.Node | None, loc: tuple[Any, ...], message: str, hint: str = ""
+) -> Problem:
     """A Problem for a semantic check done after parsing (cross-references and the like)."""
     line = _line_of(node, loc)
     return Problem(f"{path}:{line}" if line else str(path), message, hint)

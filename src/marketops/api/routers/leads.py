@@ -1,0 +1,106 @@
+"""Lead capture and lookup."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from marketops.api.deps import get_ctx, require_scope
+from marketops.services import leads as svc
+from marketops.services.context import AppContext
+
+router = APIRouter(prefix="/v1", tags=["leads"])
+
+_EXAMPLE = {
+    "email": "Jane.Doe@Example.com ",
+    "first_name": "jane",
+    "last_name": "doe",
+    "company": "Example Inc.",
+    "title": "VP Marketing",
+    "country": "United States",
+    "phone": "(415) 555-0100",
+    "employees": 1200,
+    "activity": "demo_request",
+    "message": "Looking for pricing and a demo",
+}
+
+
+@router.post(
+    "/leads",
+    summary="Capture a lead (validate, normalize, enrich, dedupe, suppress, score, route)",
+    responses={
+        200: {"description": "existing person updated"},
+        201: {"description": "new lead created"},
+        409: {"description": "Idempotency-Key reused with a different body"},
+        422: {"description": "rejected by the data contract; kept in quarantine"},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "additionalProperties": True,
+                        "description": "fields of the workspace's lead data contract",
+                    },
+                    "example": _EXAMPLE,
+                }
+            },
+        }
+    },
+)
+async def post_lead(
+    request: Request,
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key", max_length=200),
+    ctx: AppContext = Depends(get_ctx),
+    _key: str = Depends(require_scope("ingest")),
+) -> JSONResponse:
+    body = await request.body()
+    now = datetime.now(UTC)
+    try:
+        payload: Any = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        qid = svc.quarantine_unparsable(ctx, body, f"body is not valid JSON: {exc}", now)
+        return JSONResponse(
+            {
+                "detail": "body is not valid JSON",
+                "quarantine_id": qid,
+                "errors": [{"field": "(body)", "rule": "json", "message": str(exc)}],
+            },
+            status_code=422,
+        )
+    if not isinstance(payload, dict):
+        qid = svc.quarantine_unparsable(ctx, body, "body must be a JSON object", now)
+        return JSONResponse(
+            {
+                "detail": "body must be a JSON object",
+                "quarantine_id": qid,
+                "errors": [
+                    {
+                        "field": "(body)",
+                        "rule": "type",
+                        "message": "expected an object of lead fields",
+                    }
+                ],
+            },
+            status_code=422,
+        )
+    if ctx.engine.dialect.name == "sqlite":
+        # one writer at a time anyway: running inline avoids threads spinning on the lock
+        status, out = svc.capture_one(ctx, payload, now, idempotency_key)
+    else:
+        status, out = await run_in_threadpool(svc.capture_one, ctx, payload, now, idempotency_key)
+    return JSONResponse(json.loads(json.dumps(out, default=str)), status_code=status)
+
+
+@router.get("/leads/{lead_id}", summary="A lead with its activities and full history")
+def get_lead(
+    lead_id: str, ctx: AppContext = Depends(get_ctx), _key: str = Depends(require_scope("read"))
+) -> JSONResponse:
+    return JSONResponse(json.loads(json.dumps(svc.get_lead(ctx, lead_id), default=str)))

@@ -1,0 +1,88 @@
+"""serve and keys: the HTTP API and its credentials."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from marketops.cli._common import WorkspaceOpt, console, table, user_errors
+
+keys_app = typer.Typer(
+    help="API keys with scopes (ingest, read, admin); stored hashed.", no_args_is_help=True
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+    app.add_typer(keys_app, name="keys")
+
+
+def serve(
+    workspace: WorkspaceOpt = None,
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    log_level: Annotated[str, typer.Option()] = "warning",
+) -> None:
+    """Serve the HTTP API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from marketops.api.app import create_app
+    from marketops.workspace import Workspace
+
+    with user_errors():
+        app = create_app(Workspace.load(workspace))
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+
+
+def _keys(workspace: Path | None):  # type: ignore[no-untyped-def]
+    from marketops.services.context import AppContext
+    from marketops.workspace import Workspace
+
+    return AppContext.open(Workspace.load(workspace)).keys
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Argument(help="who or what uses the key")],
+    scope: Annotated[list[str], typer.Option("--scope", "-s", help="ingest, read or admin")],
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Create a key. The token is printed once; only its hash is stored."""
+    with user_errors():
+        key, token = _keys(workspace).create(name, scope)
+    console.print(f"created key [bold]{key.id}[/] ({', '.join(sorted(key.scopes))})")
+    console.print("token (shown once, store it in your secret manager):")
+    typer.echo(token)
+
+
+@keys_app.command("list")
+def keys_list(workspace: WorkspaceOpt = None) -> None:
+    """Keys with scopes and status (never the secret)."""
+    with user_errors():
+        keys = _keys(workspace).list()
+    console.print(
+        table(
+            "API keys",
+            ["id", "name", "scopes", "created", "revoked"],
+            [
+                [
+                    k.id,
+                    k.name,
+                    ",".join(sorted(k.scopes)),
+                    k.created_at.isoformat(),
+                    k.revoked_at.isoformat() if k.revoked_at else "",
+                ]
+                for k in keys
+            ],
+        )
+    )
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: str, workspace: WorkspaceOpt = None) -> None:
+    """Revoke a key; requests with it fail from now on."""
+    with user_errors():
+        _keys(workspace).revoke(key_id)
+    console.print(f"revoked {key_id}")

@@ -1,0 +1,156 @@
+"""Normalize stage: canonical emails, E.164 phones, ISO countries, tidy names, company match keys."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+import phonenumbers
+from cleanco import basename
+
+from marketops.pipeline.geo import country_code, region_of
+from marketops.pipeline.records import CONTROL_FIELDS, CORE_FIELDS, Issue, Lead
+
+_SPACES = re.compile(r"\s+")
+_TRUE = {"true", "1", "yes", "y", "t", "opt-in", "opted_in", "granted"}
+_FALSE = {"false", "0", "no", "n", "f", "opt-out", "opted_out", "denied", "withdrawn"}
+
+
+def _text(v: Any) -> str | None:
+    if v is None:
+        return None
+    s = _SPACES.sub(" ", str(v)).strip()
+    return s or None
+
+
+def normalize_email(v: str) -> str:
+    return v.strip().lower()
+
+
+def _case_word(w: str) -> str:
+    if not w:
+        return w
+    low = w.lower()
+    for prefix in ("mc", "o'", "d'"):
+        if low.startswith(prefix) and len(w) > len(prefix):
+            n = len(prefix)
+            return low[:n].capitalize() + low[n:].capitalize()
+    return low.capitalize()
+
+
+def normalize_name(v: Any) -> str | None:
+    """Trim and case a personal name; mixed case as typed (e.g. "van der Berg") is kept."""
+    s = _text(v)
+    if s is None:
+        return None
+    if s.islower() or s.isupper():
+        s = " ".join("-".join(_case_word(p) for p in w.split("-")) for w in s.split(" "))
+    return s
+
+
+@lru_cache(maxsize=65536)
+def company_key(name: str | None) -> str | None:
+    """Lowercase company name without legal suffixes or punctuation: "ACME Corp., Inc." -> "acme"."""
+    if not name:
+        return None
+    s = name
+    for _ in range(3):  # "Acme Holdings Corporation, Inc." carries several suffixes
+        stripped = basename(s)
+        if stripped == s or not stripped:
+            break
+        s = stripped
+    s = re.sub(r"[^\w\s&]", " ", s.lower())
+    return _SPACES.sub(" ", s).strip() or None
+
+
+@lru_cache(maxsize=65536)
+def phone_e164(phone: str, country: str | None) -> str | None:
+    try:
+        num = phonenumbers.parse(phone, country or None)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(num):
+        return None
+    return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _int(v: Any) -> int | None:
+    if v is None or v == "":
+        return None
+    try:
+        return int(float(str(v).replace(",", "")))
+    except ValueError:
+        return None
+
+
+def _bool(v: Any) -> bool | None:
+    if isinstance(v, bool):
+        return v
+    if v is None:
+        return None
+    s = str(v).strip().lower()
+    return True if s in _TRUE else False if s in _FALSE else None
+
+
+def parse_time(v: Any, default: datetime) -> datetime:
+    if isinstance(v, datetime):
+        return v if v.tzinfo else v.replace(tzinfo=UTC)
+    if v in (None, ""):
+        return default
+    try:
+        t = datetime.fromisoformat(str(v).strip().replace("Z", "+00:00"))
+    except ValueError:
+        return default
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+def normalize(raw: Mapping[str, Any], issues: list[Issue], now: datetime) -> Lead:
+    """Build the canonical Lead. Contract warnings and normalizer doubts become lead warnings."""
+    warnings = [i.as_dict() for i in issues if i.severity != "error"]
+    original = str(raw.get("email") or "")
+    country = country_code(_text(raw.get("country")))
+    phone = _text(raw.get("phone"))
+    e164 = phone_e164(phone, country) if phone else None
+    if phone and e164 is None:
+        warnings.append(
+            {
+                "field": "phone",
+                "rule": "e164",
+                "value": phone,
+                "severity": "warning",
+                "message": f"not a valid phone number for country {country or 'unknown'}",
+            }
+        )
+    company = _text(raw.get("company"))
+    consent = {}
+    for channel in ("email", "phone"):
+        b = _bool(raw.get(f"consent_{channel}"))
+        if b is not None:
+            consent[channel] = b
+    skip = set(CORE_FIELDS) | set(CONTROL_FIELDS)
+    attributes = {k: v for k, v in raw.items() if k not in skip and v not in (None, "")}
+    return Lead(
+        email=normalize_email(original),
+        email_original=original,
+        first_name=normalize_name(raw.get("first_name")),
+        last_name=normalize_name(raw.get("last_name")),
+        title=_text(raw.get("title")),
+        company=company,
+        company_key=company_key(company),
+        phone=phone,
+        phone_e164=e164,
+        country=country,
+        region=region_of(country),
+        industry=_text(raw.get("industry")),
+        employees=_int(raw.get("employees")),
+        source=_text(raw.get("source")),
+        message=_text(raw.get("message")),
+        activity=_text(raw.get("activity")) or "form_fill",
+        occurred_at=parse_time(raw.get("occurred_at"), now),
+        consent=consent,
+        warnings=warnings,
+        attributes=attributes,
+    )

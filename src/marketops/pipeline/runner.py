@@ -1,0 +1,212 @@
+"""Chains the stages. The same functions serve one API request and a million-row file.
+
+capture → validate → normalize → enrich → dedupe (exact) → suppress → score → lifecycle → route.
+Everything here is pure: the service looks up what the stages need (existing leads, enrichment
+answers, suppression lists, round-robin positions, the clock) and persists what they decide.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from marketops.pipeline.dedupe import merge
+from marketops.pipeline.enrich import enrich
+from marketops.pipeline.lifecycle import next_stage
+from marketops.pipeline.normalize import normalize
+from marketops.pipeline.records import Assignment, Issue, Lead, ScoreResult, StoredLead
+from marketops.pipeline.route import CompiledRouting, compile_routing, member_at, needs_slot, route
+from marketops.pipeline.score import CompiledScoring, compile_scoring, score
+from marketops.pipeline.suppress import SuppressionIndex, suppress
+from marketops.pipeline.validate import errors_of, validate
+from marketops.workspace.contract import Contract
+from marketops.workspace.models import Lifecycle
+
+
+@dataclass(frozen=True)
+class CompiledConfig:
+    """The workspace, compiled once per process (regexes, round-robin cycles)."""
+
+    contract: Contract
+    scoring: CompiledScoring
+    routing: CompiledRouting
+    lifecycle: Lifecycle
+
+    @classmethod
+    def from_workspace(cls, ws: Any) -> CompiledConfig:
+        return cls(
+            ws.contract, compile_scoring(ws.scoring), compile_routing(ws.routing), ws.lifecycle
+        )
+
+
+@dataclass
+class Prepared:
+    """After validate + normalize: either a lead or the reasons it is quarantined."""
+
+    raw: Mapping[str, Any]
+    issues: list[Issue]
+    lead: Lead | None
+
+    @property
+    def errors(self) -> list[Issue]:
+        return errors_of(self.issues)
+
+
+@dataclass
+class Outcome:
+    status: str  # accepted | updated | quarantined
+    raw: Mapping[str, Any]
+    issues: list[Issue] = field(default_factory=list)
+    lead_id: str | None = None
+    lead: Lead | None = None
+    score: ScoreResult | None = None
+    stage: str | None = None
+    suppressed: bool = False
+    assignment: Assignment | None = None
+    queue: str | None = None
+    owner: str | None = None
+    created_at: datetime | None = None
+    quarantine_id: int | None = None
+    events: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+
+
+def prepare(raw: Mapping[str, Any], cfg: CompiledConfig, now: datetime) -> Prepared:
+    issues = validate(raw, cfg.contract)
+    if errors_of(issues):
+        return Prepared(raw, issues, None)
+    return Prepared(raw, issues, normalize(raw, issues, now))
+
+
+def decide(
+    prepared: Sequence[Prepared],
+    cfg: CompiledConfig,
+    *,
+    existing: Mapping[str, StoredLead],
+    lookups: Mapping[str, Mapping[str, dict[str, Any]]],
+    suppression: SuppressionIndex,
+    slots: dict[str, int],
+    now: datetime,
+    new_id: Callable[[], str],
+) -> list[Outcome]:
+    """Run enrich → … → route for a batch, in order; a repeated email within it updates the lead.
+
+    `slots` holds each queue's next round-robin position; it is advanced in place, and the service
+    reads and writes it under a lock in the same transaction that stores the outcomes.
+    """
+    known: dict[str, StoredLead] = dict(existing)
+    outcomes = []
+    for p in prepared:
+        if p.lead is None:
+            outcomes.append(Outcome("quarantined", p.raw, p.issues))
+            continue
+        lead = enrich(p.lead, lookups)
+        prior = known.get(lead.email)
+        events: list[tuple[str, str, dict[str, Any]]] = []
+        when = lead.occurred_at or now
+        if prior is None:
+            lead_id, created_at, status = new_id(), now, "accepted"
+            activities = [(lead.activity, when)]
+            events.append(
+                ("created", "pipeline", {"source": lead.source, "activity": lead.activity})
+            )
+            prev_stage, prev_total, queue, owner = None, None, None, None
+        else:
+            lead_id, created_at, status = prior.id, prior.created_at, "updated"
+            lead, changes = merge(prior.lead, lead)
+            activities = [*prior.activities, (lead.activity, when)]
+            events.append(("updated", "pipeline", {"activity": lead.activity, "changes": changes}))
+            prev_stage, prev_total = prior.lifecycle_stage, prior.total_score
+            queue, owner = prior.queue, prior.owner
+        if lead.warnings:
+            events.append(("warnings", "contract", {"warnings": lead.warnings}))
+
+        blocked, reasons = suppress(lead, suppression)
+        if reasons:
+            events.append(("suppressed", "pipeline", {"blocked": blocked, "reasons": reasons}))
+
+        view = lead.view()
+        result = score(view, activities, cfg.scoring, now)
+        if prev_total is None or result.total != prev_total:
+            events.append(
+                (
+                    "score",
+                    "scoring",
+                    {
+                        "from": prev_total,
+                        "to": result.total,
+                        "fit": result.fit,
+                        "engagement": result.engagement,
+                        "reasons": result.reasons,
+                    },
+                )
+            )
+        stage, why = next_stage(
+            prev_stage, result.total, cfg.scoring.config.mql_threshold, cfg.lifecycle
+        )
+        if stage != prev_stage:
+            events.append(
+                (
+                    "stage",
+                    "scoring" if prev_stage else "pipeline",
+                    {"from": prev_stage, "to": stage, "reason": why},
+                )
+            )
+
+        assignment = None
+        if not blocked:
+            view["lifecycle_stage"] = stage
+            view["total_score"], view["fit_score"] = result.total, result.fit
+            view["engagement_score"] = result.engagement
+            a = route(view, cfg.routing)
+            # sticky: a lead already in the matched queue keeps its owner
+            if a is not None and not (a.queue is not None and a.queue == queue and owner):
+                if needs_slot(cfg.routing, a):
+                    position = slots.get(a.queue, 0)
+                    a.owner = member_at(cfg.routing, a.queue, position)
+                    slots[a.queue] = position + 1
+                assignment = a
+                queue, owner = a.queue, a.owner
+                events.append(
+                    (
+                        "routed",
+                        a.rule,
+                        {
+                            "queue": a.queue,
+                            "owner": a.owner,
+                            "rule": a.rule,
+                            "evaluated": a.evaluated,
+                        },
+                    )
+                )
+        outcome = Outcome(
+            status,
+            p.raw,
+            p.issues,
+            lead_id=lead_id,
+            lead=lead,
+            score=result,
+            stage=stage,
+            suppressed=blocked,
+            assignment=assignment,
+            queue=queue,
+            owner=owner,
+            created_at=created_at,
+            events=events,
+        )
+        outcomes.append(outcome)
+        known[lead.email] = StoredLead(
+            lead_id,
+            lead,
+            stage,
+            result.fit,
+            result.engagement,
+            result.total,
+            queue,
+            owner,
+            blocked,
+            activities,
+            created_at,
+        )
+    return outcomes

@@ -1,0 +1,94 @@
+"""Capture use case: run raw records through the pipeline and store the result atomically.
+
+One function serves the API (a batch of one) and file ingestion (batches of thousands): enrichers
+are called before the transaction (network I/O never holds the write lock), then existing leads are
+read, round-robin cursors locked, stages decided and everything written in one transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from marketops.pipeline.enrich import company_domains
+from marketops.pipeline.runner import Outcome, Prepared, decide, prepare
+from marketops.pipeline.suppress import SuppressionIndex
+from marketops.services.context import AppContext
+from marketops.store import leads_repo
+
+
+def new_lead_id() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass
+class Batch:
+    raws: Sequence[Mapping[str, Any]]
+    source: str
+    refs: Sequence[str | None]  # unique per input row: makes re-runs idempotent
+    rows: Sequence[int | None]
+
+
+def lookups_for(ctx: AppContext, prepared: Sequence[Prepared]) -> dict[str, dict[str, Any]]:
+    """Ask each enricher once for all business domains in the batch."""
+    if not ctx.enrichers:
+        return {}
+    domains = company_domains(p.lead for p in prepared if p.lead is not None)
+    return {e.name: e.lookup(domains) for e in ctx.enrichers} if domains else {}
+
+
+def capture(
+    ctx: AppContext,
+    batch: Batch,
+    now: datetime,
+    suppression: SuppressionIndex | None = None,
+    prepared: Sequence[Prepared] | None = None,
+    extra_writes: Any = None,
+) -> list[Outcome]:
+    """Decide and persist one batch; `extra_writes(conn, outcomes)` joins the same transaction."""
+    cfg = ctx.config
+    if prepared is None:
+        prepared = [prepare(r, cfg, now) for r in batch.raws]
+    lookups = lookups_for(ctx, prepared)
+    suppression = suppression if suppression is not None else ctx.suppression_index()
+    queues = list(cfg.routing.cycles)
+    for attempt in range(3):
+        try:
+            with ctx.engine.begin() as conn:
+                emails = [p.lead.email for p in prepared if p.lead is not None]
+                existing = leads_repo.load_by_emails(conn, emails)
+                before = leads_repo.lock_cursors(conn, queues)
+                slots = dict(before)
+                outcomes = decide(
+                    prepared,
+                    cfg,
+                    existing=existing,
+                    lookups=lookups,
+                    suppression=suppression,
+                    slots=slots,
+                    now=now,
+                    new_id=new_lead_id,
+                )
+                leads_repo.persist(
+                    conn,
+                    outcomes,
+                    existing_ids={s.id for s in existing.values()},
+                    source=batch.source,
+                    refs=batch.refs,
+                    rows=batch.rows,
+                    now=now,
+                )
+                leads_repo.save_cursors(conn, before, slots)
+                if extra_writes is not None:
+                    extra_writes(conn, outcomes)
+            return outcomes
+        except IntegrityError:
+            # PostgreSQL: a concurrent writer created the same email first; the retry sees it
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")

@@ -1,0 +1,109 @@
+"""Everything a use case needs, opened once per process: workspace, store, compiled config."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from sqlalchemy import Engine, select
+
+from marketops.errors import Problem, WorkspaceError
+from marketops.pipeline.enrich import Enricher, HttpEnricher, LocalLookup
+from marketops.pipeline.runner import CompiledConfig
+from marketops.pipeline.suppress import SuppressionIndex
+from marketops.store import db
+from marketops.store.leads_repo import ensure_cursors
+from marketops.store.schema import suppressions
+from marketops.workspace import Workspace
+
+
+def _json_default(o: object) -> str:
+    return str(o)
+
+
+@dataclass
+class AppContext:
+    workspace: Workspace
+    engine: Engine
+    config: CompiledConfig
+    enrichers: list[Enricher] = field(default_factory=list)
+
+    @classmethod
+    def open(cls, workspace: Workspace, *, migrate: bool = True) -> AppContext:
+        engine = db.create_store_engine(
+            workspace.database_url, json_serializer=lambda o: json.dumps(o, default=_json_default)
+        )
+        if migrate:
+            db.upgrade(engine)
+            with engine.begin() as conn:
+                ensure_cursors(conn, [q.name for q in workspace.routing.queues])
+        return cls(
+            workspace, engine, CompiledConfig.from_workspace(workspace), _enrichers(workspace)
+        )
+
+    @cached_property
+    def keys(self):  # -> KeyService; deferred import keeps module graph acyclic
+        from marketops.services.keys import KeyService
+
+        return KeyService(self.engine)
+
+    def suppression_index(self) -> SuppressionIndex:
+        """The workspace's do-not-contact CSV plus entries added to the store."""
+        entries: list[tuple[str, str, str]] = []
+        dnc = self.workspace.settings.suppression.do_not_contact
+        if dnc:
+            path = self.workspace.path(dnc)
+            if not path.exists():
+                raise WorkspaceError(
+                    "do-not-contact list missing",
+                    [
+                        Problem(
+                            str(path),
+                            "file not found",
+                            "fix suppression.do_not_contact in marketops.yml",
+                        )
+                    ],
+                )
+            with path.open(newline="", encoding="utf-8") as fh:
+                for row in csv.DictReader(fh):
+                    entries.append((row["channel"], row["kind"], row["value"]))
+        with self.engine.connect() as conn:
+            entries += [
+                tuple(r)
+                for r in conn.execute(
+                    select(suppressions.c.channel, suppressions.c.kind, suppressions.c.value)
+                )
+            ]
+        return SuppressionIndex.from_entries(entries)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _enrichers(ws: Workspace) -> list[Enricher]:
+    out: list[Enricher] = []
+    cfg = ws.settings.enrichment
+    if cfg.local_lookup:
+        path = ws.path(cfg.local_lookup)
+        if not path.exists():
+            raise WorkspaceError(
+                "enrichment lookup missing",
+                [
+                    Problem(
+                        str(path), "file not found", "fix enrichment.local_lookup in marketops.yml"
+                    )
+                ],
+            )
+        out.append(LocalLookup(path))
+    if cfg.http:
+        out.append(
+            HttpEnricher(
+                cfg.http.url,
+                timeout_s=cfg.http.timeout_s,
+                retries=cfg.http.retries,
+                api_key_env=cfg.http.api_key_env,
+            )
+        )
+    return out

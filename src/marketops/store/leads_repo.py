@@ -1,0 +1,232 @@
+"""Reading and writing leads, their activities and events, and quarantined records."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from marketops.errors import NotFound
+from marketops.pipeline.records import Lead, StoredLead
+from marketops.pipeline.runner import Outcome
+from marketops.store.schema import activities, lead_events, leads, quarantine, queue_cursors
+
+_LEAD_COLUMNS = (
+    "email",
+    "email_original",
+    "first_name",
+    "last_name",
+    "title",
+    "company",
+    "company_key",
+    "company_domain",
+    "phone",
+    "phone_e164",
+    "country",
+    "region",
+    "industry",
+    "employees",
+    "source",
+)
+
+
+def _lead_from_row(row: Any) -> Lead:
+    m = row._mapping
+    return Lead(
+        **{c: m[c] for c in _LEAD_COLUMNS},
+        consent=dict(m["consent"] or {}),
+        flags=dict(m["flags"] or {}),
+        warnings=list(m["warnings"] or []),
+        attributes=dict(m["attributes"] or {}),
+    )
+
+
+def load_by_emails(conn: Connection, emails: Iterable[str]) -> dict[str, StoredLead]:
+    """Existing leads (with their activities) for a batch of normalized emails."""
+    emails = list(set(emails))
+    found: dict[str, StoredLead] = {}
+    for start in range(0, len(emails), 500):
+        part = emails[start : start + 500]
+        rows = conn.execute(select(leads).where(leads.c.email.in_(part))).all()
+        by_id = {}
+        for row in rows:
+            m = row._mapping
+            stored = StoredLead(
+                m["id"],
+                _lead_from_row(row),
+                m["lifecycle_stage"],
+                m["fit_score"],
+                m["engagement_score"],
+                m["total_score"],
+                m["queue"],
+                m["owner"],
+                m["suppressed"],
+                [],
+                m["created_at"],
+            )
+            found[m["email"]] = stored
+            by_id[m["id"]] = stored
+        if by_id:
+            acts = conn.execute(
+                select(activities.c.lead_id, activities.c.type, activities.c.occurred_at)
+                .where(activities.c.lead_id.in_(list(by_id)))
+                .order_by(activities.c.id)
+            )
+            for lead_id, kind, at in acts:
+                by_id[lead_id].activities.append((kind, at))
+    return found
+
+
+def lock_cursors(conn: Connection, queues: Iterable[str]) -> dict[str, int]:
+    """Round-robin positions, locked until commit (SQLite: BEGIN IMMEDIATE; PostgreSQL: FOR UPDATE)."""
+    stmt = select(queue_cursors.c.queue, queue_cursors.c.position).where(
+        queue_cursors.c.queue.in_(list(queues))
+    )
+    if conn.dialect.name != "sqlite":
+        stmt = stmt.with_for_update()
+    return {q: p for q, p in conn.execute(stmt)}
+
+
+def ensure_cursors(conn: Connection, queues: Iterable[str]) -> None:
+    have = {q for (q,) in conn.execute(select(queue_cursors.c.queue))}
+    missing = [{"queue": q, "position": 0} for q in queues if q not in have]
+    if missing:
+        conn.execute(insert(queue_cursors), missing)
+
+
+def save_cursors(conn: Connection, before: dict[str, int], after: dict[str, int]) -> None:
+    for q, pos in after.items():
+        if before.get(q) != pos:
+            conn.execute(
+                update(queue_cursors).where(queue_cursors.c.queue == q).values(position=pos)
+            )
+
+
+def _lead_values(o: Outcome, now: datetime) -> dict[str, Any]:
+    lead = o.lead
+    assert lead is not None and o.score is not None
+    values = {c: getattr(lead, c) for c in _LEAD_COLUMNS}
+    values.update(
+        id=o.lead_id,
+        lifecycle_stage=o.stage,
+        fit_score=o.score.fit,
+        engagement_score=o.score.engagement,
+        total_score=o.score.total,
+        queue=o.queue,
+        owner=o.owner,
+        suppressed=o.suppressed,
+        flags=lead.flags,
+        warnings=lead.warnings,
+        attributes=lead.attributes,
+        consent=lead.consent,
+        created_at=o.created_at,
+        updated_at=now,
+    )
+    return values
+
+
+def persist(
+    conn: Connection,
+    outcomes: Sequence[Outcome],
+    *,
+    existing_ids: set[str],
+    source: str,
+    refs: Sequence[str | None],
+    rows: Sequence[int | None],
+    now: datetime,
+) -> None:
+    """Write a decided batch: final lead states, every activity and event, every quarantined row."""
+    final: dict[str, dict[str, Any]] = {}
+    acts, events, quarantined, q_outcomes = [], [], [], []
+    for o, ref, row in zip(outcomes, refs, rows, strict=True):
+        if o.status == "quarantined":
+            quarantined.append(
+                {
+                    "source": source,
+                    "source_ref": ref,
+                    "row_number": row,
+                    "payload": dict(o.raw),
+                    "errors": [i.as_dict() for i in o.issues],
+                    "status": "open",
+                    "created_at": now,
+                }
+            )
+            q_outcomes.append(o)
+            continue
+        final[o.lead_id] = _lead_values(o, now)
+        lead = o.lead
+        acts.append(
+            {
+                "lead_id": o.lead_id,
+                "type": lead.activity,
+                "occurred_at": lead.occurred_at,
+                "source_ref": ref,
+                "details": {"source": source, "row": row, "message": lead.message},
+            }
+        )
+        for kind, actor, data in o.events:
+            events.append(
+                {"lead_id": o.lead_id, "at": now, "kind": kind, "actor": actor, "data": data}
+            )
+    new = [v for k, v in final.items() if k not in existing_ids]
+    old = [v for k, v in final.items() if k in existing_ids]
+    if new:
+        conn.execute(insert(leads), new)
+    for v in old:
+        conn.execute(
+            update(leads)
+            .where(leads.c.id == v["id"])
+            .values({k: val for k, val in v.items() if k not in ("id", "created_at")})
+        )
+    if acts:
+        conn.execute(insert(activities), acts)
+    if events:
+        conn.execute(insert(lead_events), events)
+    if quarantined:
+        ids = (
+            conn.execute(
+                insert(quarantine).returning(quarantine.c.id, sort_by_parameter_order=True),
+                quarantined,
+            )
+            .scalars()
+            .all()
+        )
+        for o, qid in zip(q_outcomes, ids, strict=True):
+            o.quarantine_id = qid
+
+
+def lead_with_history(conn: Connection, lead_id: str) -> dict[str, Any]:
+    row = conn.execute(select(leads).where(leads.c.id == lead_id)).first()
+    if row is None:
+        raise NotFound(f"no lead with id {lead_id}")
+    out = dict(row._mapping)
+    out["activities"] = [
+        dict(r._mapping)
+        for r in conn.execute(
+            select(activities.c.type, activities.c.occurred_at, activities.c.details)
+            .where(activities.c.lead_id == lead_id)
+            .order_by(activities.c.id)
+        )
+    ]
+    out["history"] = [
+        dict(r._mapping)
+        for r in conn.execute(
+            select(lead_events.c.at, lead_events.c.kind, lead_events.c.actor, lead_events.c.data)
+            .where(lead_events.c.lead_id == lead_id)
+            .order_by(lead_events.c.id)
+        )
+    ]
+    return out
+
+
+def counts(conn: Connection) -> dict[str, int]:
+    return {
+        "leads": conn.scalar(select(func.count()).select_from(leads)) or 0,
+        "activities": conn.scalar(select(func.count()).select_from(activities)) or 0,
+        "quarantine_open": conn.scalar(
+            select(func.count()).select_from(quarantine).where(quarantine.c.status == "open")
+        )
+        or 0,
+    }
