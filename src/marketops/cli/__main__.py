@@ -1,0 +1,3 @@
+from marketops.cli import main
+
+main()
