@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from marketops.cli._common import console, err_console, table, user_errors
 
@@ -114,7 +115,7 @@ def show_examples(ctx) -> None:  # type: ignore[no-untyped-def]
             .limit(5)
         ).all()
     console.print(
-        table("Leads by lifecycle stage", ["stage", "leads"], [[s, f"{n:,}"] for s, n in stages])
+        table("Leads by stage", ["stage", "leads"], [[s, f"{n:,}"] for s, n in stages])
     )
     console.print(
         table(
