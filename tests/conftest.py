@@ -3,6 +3,7 @@ uvicorn server, and example workspaces."""
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -23,11 +24,13 @@ from marketops.workspace.scaffold import init_workspace
 
 
 def _pg_bin(name: str) -> str:
-    found = shutil.which(name) or next(iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"),
-                                                   reverse=True)), None)
+    found = shutil.which(name) or next(
+        iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), None
+    )
     if not found:
-        raise RuntimeError(f"PostgreSQL's {name} is not installed (scripts/bootstrap.sh --test "
-                           "installs it)")
+        raise RuntimeError(
+            f"PostgreSQL's {name} is not installed (scripts/bootstrap.sh --test installs it)"
+        )
     return found
 
 
@@ -60,19 +63,40 @@ class PostgresServer:
         if self.as_root:
             shutil.chown(self.datadir.parent, "postgres")
             shutil.chown(self.sockdir, "postgres")
-        self._run(_pg_bin("initdb"), "-D", str(self.datadir), "-U", self.user, "-A", "trust",
-                  "-E", "UTF8", "--no-sync")
-        opts = (f"-h 127.0.0.1 -p {self.port} -k {self.sockdir} -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
-        self._run(_pg_bin("pg_ctl"), "-D", str(self.datadir), "-o", opts, "-w", "-t", "60",
-                  "-l", str(self.datadir.parent / "pg.log"), "start")
+        self._run(
+            _pg_bin("initdb"),
+            "-D",
+            str(self.datadir),
+            "-U",
+            self.user,
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        )
+        opts = (
+            f"-h 127.0.0.1 -p {self.port} -k {self.sockdir} -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        )
+        self._run(
+            _pg_bin("pg_ctl"),
+            "-D",
+            str(self.datadir),
+            "-o",
+            opts,
+            "-w",
+            "-t",
+            "60",
+            "-l",
+            str(self.datadir.parent / "pg.log"),
+            "start",
+        )
         return self
 
     def stop(self) -> None:
-        try:
+        with contextlib.suppress(RuntimeError):
             self._run(_pg_bin("pg_ctl"), "-D", str(self.datadir), "-m", "immediate", "stop")
-        except RuntimeError:
-            pass
 
     def url(self, db: str = "postgres") -> str:
         return f"postgresql+psycopg://{self.user}@127.0.0.1:{self.port}/{db}"
@@ -81,8 +105,9 @@ class PostgresServer:
         import psycopg
 
         name = f"t_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(f"host=127.0.0.1 port={self.port} user={self.user} dbname=postgres",
-                             autocommit=True) as conn:
+        with psycopg.connect(
+            f"host=127.0.0.1 port={self.port} user={self.user} dbname=postgres", autocommit=True
+        ) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
@@ -152,7 +177,11 @@ def start_server(workspace: Path, env_extra: dict[str, str] | None = None) -> Li
     env = {**os.environ, **(env_extra or {})}
     proc = subprocess.Popen(
         [sys.executable, "-m", "marketops.cli", "serve", "-w", str(workspace), "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -1,19 +1,19 @@
 """`POST /v1/leads` and `GET /v1/leads/{id}` against a real uvicorn server on 127.0.0.1."""
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from conftest import LiveServer, start_server, stop_server
 
+from conftest import LiveServer, start_server, stop_server
 from marketops.services.context import AppContext
 from marketops.workspace import Workspace
 from marketops.workspace.scaffold import init_workspace
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-         ) -> Iterator[tuple[LiveServer, dict[str, str]]]:
+def live(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[LiveServer, dict[str, str]]]:
     """One server per backend for the module; each test uses its own emails."""
     workspace_dir = tmp_path_factory.mktemp("ws")
     init_workspace(workspace_dir, force=True)
@@ -24,8 +24,9 @@ def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MARKETOPS_DATABASE_URL", url)
         ctx = AppContext.open(Workspace.load(workspace_dir))
-    tokens = {scope: ctx.keys.create(f"test-{scope}", [scope])[1]
-              for scope in ("ingest", "read", "admin")}
+    tokens = {
+        scope: ctx.keys.create(f"test-{scope}", [scope])[1] for scope in ("ingest", "read", "admin")
+    }
     ctx.close()
     server = start_server(workspace_dir, {"MARKETOPS_DATABASE_URL": url})
     yield server, tokens
@@ -35,16 +36,25 @@ def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
 def test_capture_lookup_and_history(live) -> None:
     server, tokens = live
     with server.client(tokens["ingest"]) as c:
-        r = c.post("/v1/leads", json={"email": "Priya@Initech.example", "first_name": "priya",
-                                      "title": "Director of Demand Gen", "activity": "demo_request",
-                                      "message": "timeline is Q1", "country": "usa"})
+        r = c.post(
+            "/v1/leads",
+            json={
+                "email": "Priya@Initech.example",
+                "first_name": "priya",
+                "title": "Director of Demand Gen",
+                "activity": "demo_request",
+                "message": "timeline is Q1",
+                "country": "usa",
+            },
+        )
         assert r.status_code == 201, r.text
         body = r.json()
         assert body["status"] == "created" and body["scores"]["total"] > 0
         assert body["lifecycle_stage"] in ("Known", "MQL")
         assert body["assignment"]["rule"] is not None
-        again = c.post("/v1/leads", json={"email": "priya@initech.example ",
-                                          "activity": "pricing_page"})
+        again = c.post(
+            "/v1/leads", json={"email": "priya@initech.example ", "activity": "pricing_page"}
+        )
         assert again.status_code == 200 and again.json()["id"] == body["id"]
         # ingest-only keys cannot read
         assert c.get(f"/v1/leads/{body['id']}").status_code == 403
@@ -73,8 +83,9 @@ def test_bad_payloads_get_field_errors_and_are_quarantined(live) -> None:
         errors = {e["field"]: e for e in r.json()["errors"]}
         assert errors["email"]["rule"] == "format" and errors["activity"]["value"] == "telepathy"
         qid = r.json()["quarantine_id"]
-        raw = c.post("/v1/leads", content=b"{email: oops", headers={"Content-Type":
-                                                                     "application/json"})
+        raw = c.post(
+            "/v1/leads", content=b"{email: oops", headers={"Content-Type": "application/json"}
+        )
         assert raw.status_code == 422 and raw.json()["errors"][0]["field"] == "(body)"
         arr = c.post("/v1/leads", json=[1, 2])
         assert arr.status_code == 422

@@ -22,8 +22,7 @@ def test_quickstart_creates_ingests_and_reports(tmp_path: Path) -> None:
     result = run("quickstart", str(demo), "--rows", "600")
     assert result.exit_code == 0, result.output
     assert (demo / "marketops.yml").exists() and (demo / "marketops.db").exists()
-    for heading in ("Ingest summary", "Quarantined by reason", "Routed by queue",
-                    "Leads by stage"):
+    for heading in ("Ingest summary", "Quarantined by reason", "Routed by queue", "Leads by stage"):
         assert heading in result.output
     assert "@" not in result.output.split("Top scored leads")[1]  # no emails printed
 
@@ -32,7 +31,7 @@ def test_ingest_json_summary_and_quarantine_cycle(workspace_dir: Path, tmp_path:
     path = write_csv(tmp_path / "leads.csv", 400, seed=21)
     result = run("ingest", str(path), "-w", str(workspace_dir), "--json")
     assert result.exit_code == 0, result.output
-    summary = json.loads(result.output[result.output.index("{"):])
+    summary = json.loads(result.output[result.output.index("{") :])
     assert summary["rows"] == 400 and summary["quarantined"] > 0
 
     listed = run("quarantine", "list", "-w", str(workspace_dir), "--json", "--limit", "1000")
@@ -45,11 +44,19 @@ def test_ingest_json_summary_and_quarantine_cycle(workspace_dir: Path, tmp_path:
 
     failing = run("quarantine", "replay", str(target["id"]), "-w", str(workspace_dir))
     assert failing.exit_code == 1 and "activity" in failing.output
-    fixed = run("quarantine", "replay", str(target["id"]), "-w", str(workspace_dir),
-                "--set", "activity=form_fill")
+    fixed = run(
+        "quarantine",
+        "replay",
+        str(target["id"]),
+        "-w",
+        str(workspace_dir),
+        "--set",
+        "activity=form_fill",
+    )
     assert fixed.exit_code == 0 and "replayed: 1" in fixed.output
-    bad_set = run("quarantine", "replay", str(target["id"]), "-w", str(workspace_dir),
-                  "--set", "oops")
+    bad_set = run(
+        "quarantine", "replay", str(target["id"]), "-w", str(workspace_dir), "--set", "oops"
+    )
     assert bad_set.exit_code == 1
 
 

@@ -32,8 +32,14 @@ class Handler(BaseHTTPRequestHandler):
             self.send_response(404)
             self.end_headers()
             return
-        body = json.dumps({"company": domain.split(".")[0].title(), "employees": 250,
-                           "industry": "Software", "ignored": "x"}).encode()
+        body = json.dumps(
+            {
+                "company": domain.split(".")[0].title(),
+                "employees": 250,
+                "industry": "Software",
+                "ignored": "x",
+            }
+        ).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.end_headers()

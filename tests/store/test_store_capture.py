@@ -18,13 +18,21 @@ def _count(ctx, table) -> int:
 
 
 def test_second_submission_updates_the_same_person(ctx) -> None:
-    status, first = capture_one(ctx, {"email": "Ann.Lee@Globex.example", "first_name": "ann",
-                                      "activity": "form_fill"}, NOW)
+    status, first = capture_one(
+        ctx, {"email": "Ann.Lee@Globex.example", "first_name": "ann", "activity": "form_fill"}, NOW
+    )
     assert status == 201 and first["status"] == "created"
     assert first["lifecycle_stage"] == "Known"
-    status, second = capture_one(ctx, {"email": " ann.lee@globex.example", "title": "VP Marketing",
-                                       "activity": "demo_request",
-                                       "message": "pricing please"}, NOW + timedelta(hours=1))
+    status, second = capture_one(
+        ctx,
+        {
+            "email": " ann.lee@globex.example",
+            "title": "VP Marketing",
+            "activity": "demo_request",
+            "message": "pricing please",
+        },
+        NOW + timedelta(hours=1),
+    )
     assert status == 200 and second["id"] == first["id"] and second["status"] == "updated"
     assert _count(ctx, leads) == 1 and _count(ctx, activities) == 2
     lead = get_lead(ctx, first["id"])
@@ -59,10 +67,14 @@ def test_bad_record_is_quarantined_with_reasons_then_replayed(ctx) -> None:
 
 def test_suppressed_leads_are_stored_but_not_routed(ctx) -> None:
     with ctx.engine.begin() as conn:
-        conn.execute(suppressions.insert().values(channel="sales", kind="domain",
-                                                  value="hooli.example", created_at=NOW))
-    status, body = capture_one(ctx, {"email": "gavin@hooli.example", "activity": "demo_request",
-                                     "title": "CEO"}, NOW)
+        conn.execute(
+            suppressions.insert().values(
+                channel="sales", kind="domain", value="hooli.example", created_at=NOW
+            )
+        )
+    status, body = capture_one(
+        ctx, {"email": "gavin@hooli.example", "activity": "demo_request", "title": "CEO"}, NOW
+    )
     assert status == 201 and body["suppressed"] is True
     assert body["assignment"] == {"queue": None, "owner": None, "rule": None, "changed": False}
     # the workspace's own do-not-contact CSV is honoured too
@@ -71,11 +83,19 @@ def test_suppressed_leads_are_stored_but_not_routed(ctx) -> None:
 
 
 def test_round_robin_follows_weights_across_batches(ctx) -> None:
-    raws = [{"email": f"p{i}@gmail.com", "activity": "demo_request", "title": "CEO",
-             "message": "demo please", "employees": 5000} for i in range(9)]
+    raws = [
+        {
+            "email": f"p{i}@gmail.com",
+            "activity": "demo_request",
+            "title": "CEO",
+            "message": "demo please",
+            "employees": 5000,
+        }
+        for i in range(9)
+    ]
     outcomes = []
     for start in range(0, 9, 4):  # three transactions: the cursor must carry over
-        part = raws[start:start + 4]
+        part = raws[start : start + 4]
         outcomes += capture(ctx, Batch(part, "test", [None] * len(part), [None] * len(part)), NOW)
     owners = [o.owner for o in outcomes]
     assert all(o.queue == "inbound-sdr" for o in outcomes)
@@ -83,8 +103,10 @@ def test_round_robin_follows_weights_across_batches(ctx) -> None:
 
 
 def test_repeated_email_inside_one_batch_is_one_person(ctx) -> None:
-    raws = [{"email": "dup@acme.example", "activity": "form_fill"},
-            {"email": "DUP@acme.example ", "activity": "pricing_page"}]
+    raws = [
+        {"email": "dup@acme.example", "activity": "form_fill"},
+        {"email": "DUP@acme.example ", "activity": "pricing_page"},
+    ]
     out = capture(ctx, Batch(raws, "test", ["r1", "r2"], [1, 2]), NOW)
     assert [o.status for o in out] == ["accepted", "updated"]
     assert out[0].lead_id == out[1].lead_id

@@ -24,8 +24,10 @@ NOW = datetime(2026, 11, 1, 12, tzinfo=UTC)
 
 def _counts(engine) -> tuple[int, int, int]:
     with engine.connect() as conn:
-        return tuple(conn.scalar(select(func.count()).select_from(t))
-                     for t in (leads, activities, quarantine))
+        return tuple(
+            conn.scalar(select(func.count()).select_from(t))
+            for t in (leads, activities, quarantine)
+        )
 
 
 def test_csv_ingest_counts_add_up(ctx, tmp_path: Path) -> None:
@@ -37,8 +39,11 @@ def test_csv_ingest_counts_add_up(ctx, tmp_path: Path) -> None:
     assert n_leads == stats.accepted and n_acts == stats.accepted + stats.updated
     assert n_q == stats.quarantined > 0
     assert stats.updated > 0  # the sample repeats people with changed case/whitespace
-    assert set(stats.quarantine_reasons) <= {"email: format", "email: required",
-                                             "activity: validValues"}
+    assert set(stats.quarantine_reasons) <= {
+        "email: format",
+        "email: required",
+        "activity: validValues",
+    }
     assert sum(stats.routed.values()) >= stats.accepted - stats.suppressed - 5
     again = ingest_file(ctx, path, batch_size=400, now=lambda: NOW)
     assert again.already_done and _counts(ctx.engine) == (n_leads, n_acts, n_q)
@@ -50,8 +55,9 @@ def test_jsonl_and_parquet_and_bad_lines(ctx, tmp_path: Path) -> None:
     jsonl.write_text("\n".join(json.dumps(r) for r in rows[:25]) + "\n{not json\n[1, 2]\n")
     stats = ingest_file(ctx, jsonl, now=lambda: NOW)
     assert stats.rows == 27 and stats.quarantine_reasons["(line): json"] == 2
-    table = pa.Table.from_pylist([{k: (str(v) if v != "" else None) for k, v in r.items()}
-                                  for r in rows[25:]])
+    table = pa.Table.from_pylist(
+        [{k: (str(v) if v != "" else None) for k, v in r.items()} for r in rows[25:]]
+    )
     parquet = tmp_path / "leads.parquet"
     pq.write_table(table, parquet)
     stats2 = ingest_file(ctx, parquet, now=lambda: NOW)
@@ -68,8 +74,9 @@ def test_unsupported_file_type_is_a_clear_error(ctx, tmp_path: Path) -> None:
     assert ".csv" in str(exc.value)
 
 
-def test_crash_mid_batch_resumes_without_loss_or_duplicates(ctx, tmp_path: Path,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_crash_mid_batch_resumes_without_loss_or_duplicates(
+    ctx, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = write_csv(tmp_path / "leads.csv", 1000, seed=11, now=NOW)
     real_capture = ingest_mod.capture
     calls = {"n": 0}
@@ -82,6 +89,7 @@ def test_crash_mid_batch_resumes_without_loss_or_duplicates(ctx, tmp_path: Path,
             def boom(conn, outcomes):
                 checkpoint(conn, outcomes)
                 raise KeyboardInterrupt("power cut")
+
             kwargs = {**kwargs, "extra_writes": boom}
         return real_capture(*args, **kwargs)
 
@@ -110,8 +118,18 @@ def test_killed_process_resumes(workspace_dir: Path, tmp_path: Path) -> None:
     """A real `kill -9` of `marketops ingest` mid-file, then a re-run: exact counts."""
     path = write_csv(tmp_path / "big.csv", 12000, seed=13, now=NOW)
     db = workspace_dir / "marketops.db"
-    cmd = [sys.executable, "-m", "marketops.cli", "ingest", str(path), "-w", str(workspace_dir),
-           "--batch-size", "500", "--json"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "marketops.cli",
+        "ingest",
+        str(path),
+        "-w",
+        str(workspace_dir),
+        "--batch-size",
+        "500",
+        "--json",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     engine = create_engine(f"sqlite:///{db}")
     deadline = time.monotonic() + 120
@@ -130,7 +148,7 @@ def test_killed_process_resumes(workspace_dir: Path, tmp_path: Path) -> None:
     proc.wait()
     assert killed_at is not None and killed_at < 12000, "ingest finished before it could be killed"
     out = subprocess.run(cmd, capture_output=True, text=True, check=True)
-    summary = json.loads(out.stdout[out.stdout.index("{"):])
+    summary = json.loads(out.stdout[out.stdout.index("{") :])
     assert summary["resumed_from"] >= killed_at and summary["rows"] == 12000
     n_leads, n_acts, n_q = _counts(engine)
     assert n_leads == summary["accepted"] and n_acts == summary["accepted"] + summary["updated"]

@@ -53,8 +53,11 @@ def test_contract_problems(workspace_dir: Path) -> None:
 
 def test_unknown_key_and_bad_regex(workspace_dir: Path) -> None:
     scoring = workspace_dir / "scoring.yml"
-    scoring.write_text(scoring.read_text().replace("decay:", "decai:").replace(
-        'matches: "(?i)\\\\bdirector\\\\b"', 'matches: "(unclosed"'))
+    scoring.write_text(
+        scoring.read_text()
+        .replace("decay:", "decai:")
+        .replace('matches: "(?i)\\\\bdirector\\\\b"', 'matches: "(unclosed"')
+    )
     problems = validate_workspace(workspace_dir)
     text = " | ".join(f"{p.message} {p.hint}" for p in problems)
     assert "decai" in text and "remove it or check the spelling" in text

@@ -45,9 +45,11 @@ def validate(
         console.print(f"[green]✓[/] {directory.resolve()} is valid")
         return
     for p in problems:
+        hint = f"\n    → {escape(p.hint)}" if p.hint else ""
         err_console.print(
-            f"[red]✗[/] {p.where}: {p.message}" + (f"\n    → {p.hint}" if p.hint else ""),
+            f"[red]✗[/] {escape(p.where)}: {escape(p.message)}{hint}",
             highlight=False,
+            soft_wrap=True,
         )
     err_console.print(f"{len(problems)} problem(s)")
     raise typer.Exit(1)
@@ -114,9 +116,7 @@ def show_examples(ctx) -> None:  # type: ignore[no-untyped-def]
             .order_by(leads.c.total_score.desc())
             .limit(5)
         ).all()
-    console.print(
-        table("Leads by stage", ["stage", "leads"], [[s, f"{n:,}"] for s, n in stages])
-    )
+    console.print(table("Leads by stage", ["stage", "leads"], [[s, f"{n:,}"] for s, n in stages]))
     console.print(
         table(
             "Top scored leads (PII omitted)",
