@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -78,8 +78,12 @@ class Lead:
     attributes: dict[str, Any] = field(default_factory=dict)
 
     def view(self) -> dict[str, Any]:
-        """A flat mapping for rule conditions: columns, flags and attributes side by side."""
-        out = {k: v for k, v in asdict(self).items() if k not in ("flags", "attributes")}
+        """A flat mapping for rule conditions: columns, flags and attributes side by side.
+
+        Shallow on purpose (rules only read): `dataclasses.asdict` deep-copies and was a third of
+        the batch time.
+        """
+        out = {k: getattr(self, k) for k in _VIEW_FIELDS}
         out.update(self.attributes)
         out.update(self.flags)
         return out
@@ -116,3 +120,6 @@ class Assignment:
     owner: str | None
     rule: str
     evaluated: list[str]  # rule names tried in order, the last one matched
+
+
+_VIEW_FIELDS = tuple(f.name for f in fields(Lead) if f.name not in ("flags", "attributes"))

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
-
+from marketops.pipeline.emails import email_problem
 from marketops.pipeline.geo import country_code
 from marketops.pipeline.records import Issue
 from marketops.workspace.contract import Contract, FieldRule
@@ -18,15 +16,6 @@ _BOOL = {"true", "false", "1", "0", "yes", "no", "y", "n", "t", "f"}
 
 def _blank(v: Any) -> bool:
     return v is None or (isinstance(v, str) and not v.strip())
-
-
-@lru_cache(maxsize=65536)
-def email_problem(value: str) -> str | None:
-    try:
-        validate_email(value.strip(), check_deliverability=False)
-    except EmailNotValidError as exc:
-        return str(exc)
-    return None
 
 
 def _type_problem(rule: FieldRule, v: Any) -> str | None:

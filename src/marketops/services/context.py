@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import csv
-import json
 from dataclasses import dataclass, field
 from functools import cached_property
 
+import orjson
 from sqlalchemy import Engine, select
 
 from marketops.errors import Problem, WorkspaceError
@@ -19,8 +19,9 @@ from marketops.store.schema import suppressions
 from marketops.workspace import Workspace
 
 
-def _json_default(o: object) -> str:
-    return str(o)
+def _dumps(obj: object) -> str:
+    """JSON for the store's JSON columns: orjson (5-10x faster than json), str() for the odd type."""
+    return orjson.dumps(obj, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 @dataclass
@@ -32,9 +33,7 @@ class AppContext:
 
     @classmethod
     def open(cls, workspace: Workspace, *, migrate: bool = True) -> AppContext:
-        engine = db.create_store_engine(
-            workspace.database_url, json_serializer=lambda o: json.dumps(o, default=_json_default)
-        )
+        engine = db.create_store_engine(workspace.database_url, json_serializer=_dumps)
         if migrate:
             db.upgrade(engine)
             with engine.begin() as conn:

@@ -10,8 +10,11 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from collections import Counter
+import multiprocessing
+import os
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +24,7 @@ from sqlalchemy import insert, select, update
 
 from marketops.errors import MarketopsError, Problem
 from marketops.pipeline.records import Issue
-from marketops.pipeline.runner import Outcome, Prepared, prepare
+from marketops.pipeline.runner import CompiledConfig, Outcome, Prepared, prepare
 from marketops.services.capture import Batch, capture
 from marketops.services.context import AppContext
 from marketops.store.schema import ingest_runs
@@ -152,11 +155,74 @@ def read_rows(path: Path) -> Iterator[dict[str, Any]]:
             yield from rb.to_pylist()
 
 
-def _prepare(raw: dict[str, Any], ctx: AppContext, now: datetime) -> Prepared:
+def _prepare(raw: dict[str, Any], cfg: CompiledConfig, now: datetime) -> Prepared:
     if BAD_LINE in raw:
         issue = Issue("(line)", "json", raw[BAD_LINE][:200], raw["_reason"])
         return Prepared(raw, [issue], None)
-    return prepare(raw, ctx.config, now)
+    return prepare(raw, cfg, now)
+
+
+Chunk = list[tuple[int, dict[str, Any]]]
+
+
+def _chunks(rows: Iterator[dict[str, Any]], done: int, size: int) -> Iterator[Chunk]:
+    chunk: Chunk = []
+    for n, raw in enumerate(rows, start=1):
+        if n <= done:
+            continue
+        chunk.append((n, raw))
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+_WORKER_CFG: CompiledConfig | None = None
+
+
+def _worker_init(root: str) -> None:
+    global _WORKER_CFG
+    from marketops.workspace import Workspace
+
+    _WORKER_CFG = CompiledConfig.from_workspace(Workspace.load(root))
+
+
+def _worker_prepare(chunk: Chunk, now: datetime) -> list[Prepared]:
+    assert _WORKER_CFG is not None
+    return [_prepare(r, _WORKER_CFG, now) for _, r in chunk]
+
+
+def _prepared(
+    ctx: AppContext, chunks: Iterator[Chunk], clock: Callable[[], datetime], workers: int | None
+) -> Iterator[tuple[Chunk, datetime, list[Prepared]]]:
+    """Validate + normalize chunks, in order; in worker processes when asked.
+
+    The pure stages are CPU-bound and independent per record, so worker processes run them
+    ahead while this process decides and writes earlier chunks (the store has one writer).
+    """
+    if not workers or workers < 2:
+        for chunk in chunks:
+            t = clock()
+            yield chunk, t, [_prepare(r, ctx.config, t) for _, r in chunk]
+        return
+    ctx_mp = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(
+        workers - 1,
+        mp_context=ctx_mp,
+        initializer=_worker_init,
+        initargs=(str(ctx.workspace.root),),
+    ) as pool:
+        pending: deque[tuple[Chunk, datetime, Future[list[Prepared]]]] = deque()
+        for chunk in chunks:
+            t = clock()
+            pending.append((chunk, t, pool.submit(_worker_prepare, chunk, t)))
+            if len(pending) > workers:
+                c, tt, fut = pending.popleft()
+                yield c, tt, fut.result()
+        while pending:
+            c, tt, fut = pending.popleft()
+            yield c, tt, fut.result()
 
 
 def ingest_file(
@@ -165,9 +231,13 @@ def ingest_file(
     *,
     now: Callable[[], datetime] | None = None,
     batch_size: int | None = None,
+    workers: int | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> IngestStats:
-    """Ingest `path`; safe to re-run after a crash or on a finished file."""
+    """Ingest `path`; safe to re-run after a crash or on a finished file.
+
+    `workers`: processes for the pure stages (default: all cores for files over 20,000 rows).
+    """
     clock = now or (lambda: datetime.now(UTC))
     path = Path(path)
     file_format(path)
@@ -195,17 +265,15 @@ def ingest_file(
                 stats.already_done = True
                 return stats
     stats.resumed_from = done
+    if workers is None:
+        workers = (os.cpu_count() or 1) if lines - done > 20_000 else 1
     suppression = ctx.suppression_index()
     source = path.name
-    chunk: list[tuple[int, dict[str, Any]]] = []
-
-    def flush() -> None:
-        nonlocal done
-        t = clock()
-        prepared = [_prepare(r, ctx, t) for _, r in chunk]
+    chunks = _chunks(read_rows(path), done, batch_size)
+    for chunk, t, prepared in _prepared(ctx, chunks, clock, workers):
         last = chunk[-1][0]
 
-        def checkpoint(conn: Any, outcomes: list[Outcome]) -> None:
+        def checkpoint(conn: Any, outcomes: list[Outcome], last: int = last) -> None:
             stats.add(outcomes)
             conn.execute(
                 update(ingest_runs)
@@ -231,19 +299,8 @@ def ingest_file(
         except BaseException:
             stats.__dict__.update(snapshot.__dict__)  # the transaction rolled back; so do we
             raise
-        done = last
-        chunk.clear()
         if on_progress:
-            on_progress(done, lines)
-
-    for n, raw in enumerate(read_rows(path), start=1):
-        if n <= done:
-            continue
-        chunk.append((n, raw))
-        if len(chunk) >= batch_size:
-            flush()
-    if chunk:
-        flush()
+            on_progress(last, lines)
     with ctx.engine.begin() as conn:
         conn.execute(
             update(ingest_runs)

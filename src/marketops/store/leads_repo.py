@@ -6,11 +6,12 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from marketops.errors import NotFound
 from marketops.pipeline.records import Lead, StoredLead
 from marketops.pipeline.runner import Outcome
+from marketops.store.bulk import bulk_insert
 from marketops.store.schema import activities, lead_events, leads, quarantine, queue_cursors
 
 _LEAD_COLUMNS = (
@@ -173,17 +174,15 @@ def persist(
     new = [v for k, v in final.items() if k not in existing_ids]
     old = [v for k, v in final.items() if k in existing_ids]
     if new:
-        conn.execute(insert(leads), new)
+        bulk_insert(conn, leads, new)
     for v in old:
         conn.execute(
             update(leads)
             .where(leads.c.id == v["id"])
             .values({k: val for k, val in v.items() if k not in ("id", "created_at")})
         )
-    if acts:
-        conn.execute(insert(activities), acts)
-    if events:
-        conn.execute(insert(lead_events), events)
+    bulk_insert(conn, activities, acts)
+    bulk_insert(conn, lead_events, events)
     if quarantined:
         ids = (
             conn.execute(

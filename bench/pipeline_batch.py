@@ -1,0 +1,61 @@
+"""Batch benchmark: N generated leads through the whole pipeline into a fresh SQLite workspace.
+
+    .venv/bin/python bench/pipeline_batch.py --rows 1000000
+
+Prints wall time, rows/s and peak memory (max RSS of this process and its children). Target
+(issue 2): 1,000,000 leads in ≤ 60 s on a 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from marketops.sample import write_csv
+from marketops.services.context import AppContext
+from marketops.services.ingest import ingest_file
+from marketops.workspace import Workspace
+from marketops.workspace.scaffold import init_workspace
+
+
+def peak_mb() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, kids) / 1024
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--batch-size", type=int, default=5000)
+    ap.add_argument("--dir", type=Path, default=None)
+    args = ap.parse_args()
+    base = args.dir or Path(tempfile.mkdtemp(prefix="marketops-bench-"))
+    ws_dir = base / "ws"
+    init_workspace(ws_dir, force=True)
+    (ws_dir / "marketops.db").unlink(missing_ok=True)
+    sample = base / f"leads-{args.rows}.csv"
+    if not sample.exists():
+        t = time.perf_counter()
+        write_csv(sample, args.rows, seed=1, now=datetime(2026, 11, 1, tzinfo=UTC))
+        print(f"generated {args.rows:,} rows in {time.perf_counter() - t:.1f} s -> {sample}")
+    ctx = AppContext.open(Workspace.load(ws_dir))
+    t = time.perf_counter()
+    stats = ingest_file(ctx, sample, batch_size=args.batch_size)
+    wall = time.perf_counter() - t
+    print(f"rows            {stats.rows:,}")
+    print(f"accepted        {stats.accepted:,}  updated {stats.updated:,}  "
+          f"quarantined {stats.quarantined:,}")
+    print(f"wall            {wall:.1f} s   ({stats.rows / wall:,.0f} rows/s)")
+    print(f"peak memory     {peak_mb():,.0f} MB")
+    print(f"target          ≤ 60 s for 1,000,000 rows: "
+          f"{'met' if wall * 1_000_000 / max(stats.rows, 1) <= 60 else 'NOT met'} "
+          f"(extrapolated {wall * 1_000_000 / max(stats.rows, 1):.0f} s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+"""Bulk inserts through the driver's executemany, inside the caller's SQLAlchemy transaction.
+
+SQLAlchemy Core spends ~25 µs a row on parameter processing (type processors, JSON, datetimes);
+for the batch path that was over half the pipeline's time. Here each column's conversion is decided
+once and rows go to sqlite3 / psycopg directly, producing exactly what SQLAlchemy would store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import JSON, Boolean, Connection, Table
+
+from marketops.store.types import UTCDateTime
+
+
+def _json(v: Any) -> str | None:
+    # SQLAlchemy's JSON type stores Python None as JSON null; keep that behaviour
+    return orjson.dumps(v, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def _sqlite_time(v: datetime | None) -> str | None:
+    if v is None:
+        return None
+    if v.tzinfo is None:
+        raise ValueError("naive datetime given to the store; pass an aware (UTC) datetime")
+    # the same text SQLAlchemy's SQLite DATETIME writes; isoformat is ~3x faster than strftime
+    return v.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _pg_time(v: datetime | None) -> datetime | None:
+    if v is not None and v.tzinfo is None:
+        raise ValueError("naive datetime given to the store; pass an aware (UTC) datetime")
+    return v
+
+
+def _converter(coltype: Any, dialect: str) -> Callable[[Any], Any] | None:
+    if isinstance(coltype, JSON):
+        return _json
+    if isinstance(coltype, UTCDateTime):
+        return _sqlite_time if dialect == "sqlite" else _pg_time
+    if isinstance(coltype, Boolean) and dialect == "sqlite":
+        return lambda v: None if v is None else int(bool(v))
+    return None
+
+
+def bulk_insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    cols = list(rows[0])
+    dialect = conn.dialect.name
+    convs = [_converter(table.c[c].type, dialect) for c in cols]
+    marker = "?" if dialect == "sqlite" else "%s"
+    sql = (f"INSERT INTO {table.name} ({', '.join(cols)}) "
+           f"VALUES ({', '.join([marker] * len(cols))})")
+    data = [tuple(f(r[c]) if f else r[c] for c, f in zip(cols, convs, strict=True)) for r in rows]
+    raw = conn.connection.driver_connection
+    cur = raw.cursor()
+    try:
+        cur.executemany(sql, data)
+    finally:
+        cur.close()
