@@ -4,8 +4,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from conftest import LiveServer, start_server, stop_server
 from marketops.services.context import AppContext
+from marketops.testing.server import LiveServer, start_server, stop_server
 from marketops.workspace import Workspace
 from marketops.workspace.scaffold import init_workspace
 

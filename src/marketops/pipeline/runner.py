@@ -86,14 +86,14 @@ def decide(
     existing: Mapping[str, StoredLead],
     lookups: Mapping[str, Mapping[str, dict[str, Any]]],
     suppression: SuppressionIndex,
-    slots: dict[str, int],
+    take_slot: Callable[[str], int],
     now: datetime,
     new_id: Callable[[], str],
 ) -> list[Outcome]:
     """Run enrich → … → route for a batch, in order; a repeated email within it updates the lead.
 
-    `slots` holds each queue's next round-robin position; it is advanced in place, and the service
-    reads and writes it under a lock in the same transaction that stores the outcomes.
+    `take_slot(queue)` hands out the queue's next round-robin position; the service backs it
+    with the store (atomically) so that concurrent writers never share a slot.
     """
     known: dict[str, StoredLead] = dict(existing)
     outcomes = []
@@ -163,9 +163,7 @@ def decide(
             # sticky: a lead already in the matched queue keeps its owner
             if a is not None and not (a.queue is not None and a.queue == queue and owner):
                 if needs_slot(cfg.routing, a):
-                    position = slots.get(a.queue, 0)
-                    a.owner = member_at(cfg.routing, a.queue, position)
-                    slots[a.queue] = position + 1
+                    a.owner = member_at(cfg.routing, a.queue, take_slot(a.queue))
                 assignment = a
                 queue, owner = a.queue, a.owner
                 events.append(

@@ -56,21 +56,19 @@ def capture(
         prepared = [prepare(r, cfg, now) for r in batch.raws]
     lookups = lookups_for(ctx, prepared)
     suppression = suppression if suppression is not None else ctx.suppression_index()
-    queues = list(cfg.routing.cycles)
     for attempt in range(3):
         try:
             with ctx.engine.begin() as conn:
                 emails = [p.lead.email for p in prepared if p.lead is not None]
                 existing = leads_repo.load_by_emails(conn, emails)
-                before = leads_repo.lock_cursors(conn, queues)
-                slots = dict(before)
+                slots = leads_repo.SlotAllocator(conn)
                 outcomes = decide(
                     prepared,
                     cfg,
                     existing=existing,
                     lookups=lookups,
                     suppression=suppression,
-                    slots=slots,
+                    take_slot=slots,
                     now=now,
                     new_id=new_lead_id,
                 )
@@ -83,7 +81,7 @@ def capture(
                     rows=batch.rows,
                     now=now,
                 )
-                leads_repo.save_cursors(conn, before, slots)
+                slots.save()
                 if extra_writes is not None:
                     extra_writes(conn, outcomes)
             return outcomes

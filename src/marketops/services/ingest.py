@@ -267,7 +267,7 @@ def ingest_file(
     stats.resumed_from = done
     if workers is None:
         workers = (os.cpu_count() or 1) if lines - done > 20_000 else 1
-    suppression = ctx.suppression_index()
+    suppression = ctx.suppression_index(max_age_s=0)
     source = path.name
     chunks = _chunks(read_rows(path), done, batch_size)
     for chunk, t, prepared in _prepared(ctx, chunks, clock, workers):

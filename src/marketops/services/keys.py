@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -31,8 +32,13 @@ def _digest(secret: str) -> str:
 
 
 class KeyService:
-    def __init__(self, engine: Engine):
+    """Keys in the store. Successful verifications are remembered for `cache_s` seconds (by the
+    token's hash, never the token), so a revocation takes effect within that time."""
+
+    def __init__(self, engine: Engine, cache_s: float = 2.0):
         self.engine = engine
+        self.cache_s = cache_s
+        self._verified: dict[str, tuple[float, ApiKey]] = {}
 
     def create(
         self, name: str, scopes: list[str], now: datetime | None = None
@@ -79,8 +85,21 @@ class KeyService:
             ).rowcount
         if not done:
             raise NotFound(f"no API key with id {key_id}")
+        self._verified.clear()
 
     def verify(self, token: str) -> ApiKey | None:
+        digest = _digest(token)
+        hit = self._verified.get(digest)
+        if hit is not None and time.monotonic() - hit[0] < self.cache_s:
+            return hit[1]
+        key = self._verify(token)
+        if key is not None:
+            if len(self._verified) > 10_000:
+                self._verified.clear()
+            self._verified[digest] = (time.monotonic(), key)
+        return key
+
+    def _verify(self, token: str) -> ApiKey | None:
         parts = token.split("_", 2)
         if len(parts) != 3 or parts[0] != PREFIX:
             return None

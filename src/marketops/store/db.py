@@ -24,7 +24,7 @@ def _normalize_url(url: str) -> str:
     return u.render_as_string(hide_password=False)
 
 
-def create_store_engine(url: str, *, pool_size: int = 5, **kwargs: Any) -> Engine:
+def create_store_engine(url: str, *, pool_size: int = 10, **kwargs: Any) -> Engine:
     url = _normalize_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(
@@ -47,7 +47,7 @@ def create_store_engine(url: str, *, pool_size: int = 5, **kwargs: Any) -> Engin
 
         return engine
     return create_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, **kwargs
+        url, pool_size=pool_size, max_overflow=4 * pool_size, pool_pre_ping=True, **kwargs
     )
 
 

@@ -80,16 +80,6 @@ def load_by_emails(conn: Connection, emails: Iterable[str]) -> dict[str, StoredL
     return found
 
 
-def lock_cursors(conn: Connection, queues: Iterable[str]) -> dict[str, int]:
-    """Round-robin positions, locked until commit (SQLite: BEGIN IMMEDIATE; PostgreSQL: FOR UPDATE)."""
-    stmt = select(queue_cursors.c.queue, queue_cursors.c.position).where(
-        queue_cursors.c.queue.in_(list(queues))
-    )
-    if conn.dialect.name != "sqlite":
-        stmt = stmt.with_for_update()
-    return {q: p for q, p in conn.execute(stmt)}
-
-
 def ensure_cursors(conn: Connection, queues: Iterable[str]) -> None:
     have = {q for (q,) in conn.execute(select(queue_cursors.c.queue))}
     missing = [{"queue": q, "position": 0} for q in queues if q not in have]
@@ -97,12 +87,43 @@ def ensure_cursors(conn: Connection, queues: Iterable[str]) -> None:
         conn.execute(insert(queue_cursors), missing)
 
 
-def save_cursors(conn: Connection, before: dict[str, int], after: dict[str, int]) -> None:
-    for q, pos in after.items():
-        if before.get(q) != pos:
-            conn.execute(
-                update(queue_cursors).where(queue_cursors.c.queue == q).values(position=pos)
-            )
+class SlotAllocator:
+    """Round-robin positions for one transaction.
+
+    A queue's row is locked on first use (SQLite holds the write lock from BEGIN IMMEDIATE;
+    PostgreSQL takes the row lock with the UPDATE) and the new position is written once at the
+    end, so a batch of thousands costs two statements per queue, and a concurrent transaction
+    waits only if it needs the same queue.
+    """
+
+    def __init__(self, conn: Connection):
+        self.conn = conn
+        self.start: dict[str, int] = {}
+        self.next: dict[str, int] = {}
+
+    def __call__(self, queue: str) -> int:
+        if queue not in self.next:
+            # a no-op UPDATE takes the row lock before the position is read
+            pos = self.conn.execute(
+                update(queue_cursors)
+                .where(queue_cursors.c.queue == queue)
+                .values(position=queue_cursors.c.position)
+                .returning(queue_cursors.c.position)
+            ).scalar()
+            if pos is None:  # a queue added to routing.yml while the store was open
+                self.conn.execute(insert(queue_cursors).values(queue=queue, position=0))
+                pos = 0
+            self.start[queue] = self.next[queue] = pos
+        pos = self.next[queue]
+        self.next[queue] = pos + 1
+        return pos
+
+    def save(self) -> None:
+        for queue, pos in self.next.items():
+            if pos != self.start[queue]:
+                self.conn.execute(
+                    update(queue_cursors).where(queue_cursors.c.queue == queue).values(position=pos)
+                )
 
 
 def _lead_values(o: Outcome, now: datetime) -> dict[str, Any]:
@@ -175,12 +196,14 @@ def persist(
     old = [v for k, v in final.items() if k in existing_ids]
     if new:
         bulk_insert(conn, leads, new)
-    for v in old:
-        conn.execute(
+    if old:
+        cols = [c for c in old[0] if c not in ("id", "created_at")]
+        stmt = (
             update(leads)
-            .where(leads.c.id == v["id"])
-            .values({k: val for k, val in v.items() if k not in ("id", "created_at")})
+            .where(leads.c.id == bindparam("_id"))
+            .values({c: bindparam(f"v_{c}") for c in cols})
         )
+        conn.execute(stmt, [{"_id": v["id"], **{f"v_{c}": v[c] for c in cols}} for v in old])
     bulk_insert(conn, activities, acts)
     bulk_insert(conn, lead_events, events)
     if quarantined:

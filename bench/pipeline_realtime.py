@@ -1,0 +1,122 @@
+"""Real-time benchmark: POST /v1/leads against a running uvicorn on 127.0.0.1, open loop.
+
+    .venv/bin/python bench/pipeline_realtime.py --rate 200 --seconds 60 --backend both
+
+Requests are sent on a fixed schedule (not "as fast as answers come back"), so queueing shows up in
+the latency figures. Target (issue 2): 200 requests/s for 60 s with p50 ≤ 5 ms, p99 ≤ 25 ms and zero
+errors, on SQLite and on PostgreSQL. Latency is measured by the client, end to end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+from marketops.sample import generate
+from marketops.services.context import AppContext
+from marketops.testing.pgserver import PostgresServer
+from marketops.testing.server import start_server, stop_server
+from marketops.workspace import Workspace
+from marketops.workspace.scaffold import init_workspace
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+async def drive(base: str, token: str, payloads: list[dict], rate: float) -> dict:
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    errors = 0
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=10,
+                                 headers={"Authorization": f"Bearer {token}"}) as client:
+        for p in payloads[:50]:  # warm up: imports, caches, connection pool
+            await client.post("/v1/leads", json=p)
+
+        async def one(p: dict) -> None:
+            nonlocal errors
+            t = time.perf_counter()
+            try:
+                r = await client.post("/v1/leads", json=p)
+            except httpx.HTTPError:
+                errors += 1
+                return
+            latencies.append((time.perf_counter() - t) * 1000)
+            statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+            if r.status_code >= 500:
+                errors += 1
+
+        start = time.perf_counter()
+        tasks = []
+        for i, p in enumerate(payloads[50:]):
+            delay = start + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(p)))
+        await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - start
+    return {"latencies": latencies, "statuses": statuses, "errors": errors,
+            "sent": len(payloads) - 50, "elapsed": elapsed}
+
+
+def run_backend(name: str, url: str | None, rate: float, seconds: float) -> None:
+    base_dir = Path(tempfile.mkdtemp(prefix=f"marketops-rt-{name}-"))
+    ws = base_dir / "ws"
+    init_workspace(ws)
+    env = {"MARKETOPS_DATABASE_URL": url} if url else {}
+    os.environ.update(env)
+    ctx = AppContext.open(Workspace.load(ws))
+    _, token = ctx.keys.create("bench", ["ingest"])
+    ctx.close()
+    n = int(rate * seconds) + 50
+    now = datetime.now(UTC)
+    payloads = [{k: v for k, v in row.items() if v not in ("", None)}
+                for row in generate(n * 2, seed=5, now=now)]
+    payloads = [p for p in payloads if "@" in str(p.get("email", ""))
+                and p.get("activity") != "carrier_pigeon"][:n]
+    server = start_server(ws, env)
+    try:
+        result = asyncio.run(drive(server.base_url, token, payloads, rate))
+    finally:
+        stop_server(server)
+        for k in env:
+            os.environ.pop(k, None)
+    lat = result["latencies"]
+    print(f"\n[{name}] {result['sent']:,} requests in {result['elapsed']:.1f} s "
+          f"({result['sent'] / result['elapsed']:.0f} req/s offered {rate:.0f})")
+    print(f"  status codes  {dict(sorted(result['statuses'].items()))}   errors {result['errors']}")
+    print(f"  latency ms    p50 {statistics.median(lat):.2f}   p95 {pct(lat, 95):.2f}   "
+          f"p99 {pct(lat, 99):.2f}   max {max(lat):.2f}")
+    print(f"  target        p50 ≤ 5 ms: {'met' if statistics.median(lat) <= 5 else 'NOT met'};"
+          f" p99 ≤ 25 ms: {'met' if pct(lat, 99) <= 25 else 'NOT met'};"
+          f" zero errors: {'met' if result['errors'] == 0 else 'NOT met'}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rate", type=float, default=200)
+    ap.add_argument("--seconds", type=float, default=60)
+    ap.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
+    args = ap.parse_args()
+    if args.backend in ("sqlite", "both"):
+        run_backend("sqlite", None, args.rate, args.seconds)
+    if args.backend in ("postgres", "both"):
+        pg = PostgresServer(Path(tempfile.mkdtemp(prefix="marketops-pg-"))).start()
+        try:
+            run_backend("postgres", pg.create_database(), args.rate, args.seconds)
+        finally:
+            pg.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Helpers that start real components (PostgreSQL, uvicorn) for tests and benchmarks."""

@@ -1,0 +1,57 @@
+"""Start `marketops serve` as a real uvicorn process on 127.0.0.1 and wait until it answers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from marketops.testing.pgserver import free_port
+
+
+class LiveServer:
+    def __init__(self, base_url: str, proc: subprocess.Popen, workspace: Path, env: dict):
+        self.base_url = base_url
+        self.proc = proc
+        self.workspace = workspace
+        self.env = env
+
+    def client(self, token: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(base_url=self.base_url, headers=headers, timeout=30)
+
+
+def start_server(workspace: Path, env_extra: dict[str, str] | None = None) -> LiveServer:
+    port = free_port()
+    env = {**os.environ, **(env_extra or {})}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "marketops.cli", "serve", "-w", str(workspace), "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: {proc.stdout.read() if proc.stdout else ''}")
+        try:
+            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                return LiveServer(base, proc, workspace, env)
+        except httpx.TransportError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("server did not start within 60 s")
+
+
+def stop_server(server: LiveServer) -> None:
+    server.proc.terminate()
+    try:
+        server.proc.wait(10)
+    except subprocess.TimeoutExpired:
+        server.proc.kill()
