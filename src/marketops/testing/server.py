@@ -14,11 +14,17 @@ from marketops.testing.pgserver import free_port
 
 
 class LiveServer:
-    def __init__(self, base_url: str, proc: subprocess.Popen, workspace: Path, env: dict):
+    def __init__(
+        self, base_url: str, proc: subprocess.Popen, workspace: Path, env: dict, log: Path
+    ):
         self.base_url = base_url
         self.proc = proc
         self.workspace = workspace
         self.env = env
+        self.log = log  # the server's stdout/stderr: a file, so a chatty server never blocks
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
 
     def client(self, token: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -28,21 +34,31 @@ class LiveServer:
 def start_server(workspace: Path, env_extra: dict[str, str] | None = None) -> LiveServer:
     port = free_port()
     env = {**os.environ, **(env_extra or {})}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "marketops.cli", "serve", "-w", str(workspace), "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    log = workspace / f"server-{port}.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "marketops.cli",
+                "serve",
+                "-w",
+                str(workspace),
+                "--port",
+                str(port),
+            ],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {proc.stdout.read() if proc.stdout else ''}")
+            raise RuntimeError(f"server exited: {log.read_text(errors='replace')}")
         try:
             if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                return LiveServer(base, proc, workspace, env)
+                return LiveServer(base, proc, workspace, env, log)
         except httpx.TransportError:
             time.sleep(0.1)
     proc.kill()
