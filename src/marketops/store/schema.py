@@ -164,3 +164,18 @@ api_keys = Table(
     Column("created_at", TS, nullable=False),
     Column("revoked_at", TS),
 )
+
+
+def _import_area_tables() -> None:
+    """Each capability declares its tables in `store/tables_<area>.py` on this same metadata."""
+    import importlib
+    import pkgutil
+
+    import marketops.store as store_pkg
+
+    for mod in sorted(pkgutil.iter_modules(store_pkg.__path__), key=lambda m: m.name):
+        if mod.name.startswith("tables_"):
+            importlib.import_module(f"marketops.store.{mod.name}")
+
+
+_import_area_tables()
