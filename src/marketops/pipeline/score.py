@@ -65,11 +65,17 @@ def score(
         fit_total += clamped
 
     half_life = scoring.config.decay.half_life_days
+    by_type: dict[str, list[datetime]] = {}
+    for kind, at in activities:
+        by_type.setdefault(kind, []).append(at)
     engagement_total = 0.0
     for g in scoring.config.engagement:
         raw = 0.0
         for r in g.rules:
-            times = sorted((t for a, t in activities if a == r.activity), reverse=True)
+            times = by_type.get(r.activity)
+            if not times:
+                continue
+            times = sorted(times, reverse=True)
             if r.max_times:
                 times = times[: r.max_times]
             for t in times:
