@@ -110,6 +110,8 @@ def _enrichers(ws: Workspace) -> list[Enricher]:
                 ],
             )
         out.append(LocalLookup(path))
+    for plugin in cfg.plugins:
+        out.append(_load_plugin(ws, plugin.factory, plugin.options))
     if cfg.http:
         out.append(
             HttpEnricher(
@@ -120,3 +122,35 @@ def _enrichers(ws: Workspace) -> list[Enricher]:
             )
         )
     return out
+
+
+def _load_plugin(ws: Workspace, factory: str, options: dict) -> Enricher:
+    """Import `module:callable` and build the enricher; errors name the setting to fix."""
+    import importlib
+
+    module_name, _, attr = factory.partition(":")
+    where = f"{ws.root / 'marketops.yml'}: enrichment.plugins"
+    try:
+        obj = importlib.import_module(module_name)
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError) as exc:
+        raise WorkspaceError(
+            "enricher plugin not found",
+            [
+                Problem(
+                    where, f"cannot import {factory}: {exc}", "install the package or fix the path"
+                )
+            ],
+        ) from exc
+    enricher = obj(ws, **options)
+    if not callable(getattr(enricher, "lookup", None)) or not getattr(enricher, "name", None):
+        raise WorkspaceError(
+            "not an enricher",
+            [
+                Problem(
+                    where, f"{factory} did not return an object with `name` and `lookup(domains)`"
+                )
+            ],
+        )
+    return enricher
