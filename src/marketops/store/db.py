@@ -6,12 +6,14 @@ turns lock upgrades (which fail with SQLITE_BUSY mid-transaction) into a wait at
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -22,6 +24,25 @@ def _normalize_url(url: str) -> str:
     if u.get_backend_name() == "postgresql" and u.get_driver_name() in ("", "psycopg2"):
         u = u.set(drivername="postgresql+psycopg")
     return u.render_as_string(hide_password=False)
+
+
+_WRITE = "marketops_write"
+
+
+def _write_begin(engine: Engine):  # type: ignore[no-untyped-def]
+    """`engine.begin()` for SQLite: marks the connection as a writer for the begin event."""
+
+    @contextmanager
+    def begin() -> Iterator[Connection]:
+        with engine.connect() as conn:
+            conn.info[_WRITE] = True
+            try:
+                with conn.begin():
+                    yield conn
+            finally:
+                conn.info.pop(_WRITE, None)
+
+    return begin
 
 
 def create_store_engine(url: str, *, pool_size: int = 10, **kwargs: Any) -> Engine:
@@ -43,8 +64,11 @@ def create_store_engine(url: str, *, pool_size: int = 10, **kwargs: Any) -> Engi
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn):  # type: ignore[no-untyped-def]
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # writers (engine.begin()) take the lock up front; readers (engine.connect()) don't,
+            # so a read never waits for, or blocks, a writer (WAL gives it a snapshot)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get(_WRITE) else "BEGIN")
 
+        engine.begin = _write_begin(engine)  # type: ignore[method-assign]
         return engine
     return create_engine(
         url, pool_size=pool_size, max_overflow=4 * pool_size, pool_pre_ping=True, **kwargs

@@ -11,7 +11,7 @@ from typing import Any
 from marketops.errors import Problem, WorkspaceError
 from marketops.workspace.contract import Contract, load_contract
 from marketops.workspace.models import Lifecycle, Routing, Scoring, Settings
-from marketops.workspace.registry import registered
+from marketops.workspace.registry import find, registered
 from marketops.workspace.yamlfile import load_model
 
 SETTINGS_FILE = "marketops.yml"
@@ -78,7 +78,7 @@ class Workspace:
     def extra(self, filename: str) -> Any:
         """Load a file that a capability registered (see workspace.registry), cached."""
         if filename not in self._extras:
-            spec = registered().get(filename)
+            spec = find(filename)
             if spec is None:
                 raise WorkspaceError(f"no capability declares the workspace file {filename!r}")
             self._extras[filename] = load_model(

@@ -39,13 +39,31 @@ def registered() -> dict[str, ExtraFile]:
     return dict(_REGISTRY)
 
 
-def _import_capabilities() -> None:
-    """Import every module that registers files, so `validate` sees all of them."""
-    import importlib
-    import pkgutil
+def find(filename: str) -> ExtraFile | None:
+    """The spec for one file, importing only the capability that mentions it (cheap for the CLI:
+    importing every capability pulls in pandas, scipy, Ibis…)."""
+    if filename not in _REGISTRY:
+        _import_capabilities(mentioning=filename)
+    if filename not in _REGISTRY:  # registered under a computed name: look everywhere
+        _import_capabilities()
+    return _REGISTRY.get(filename)
 
+
+def _capability_modules() -> list[tuple[str, Path]]:
     import marketops
 
-    for mod in pkgutil.walk_packages(marketops.__path__, "marketops."):
-        if mod.name.endswith(".workspace_files"):
-            importlib.import_module(mod.name)
+    root = Path(marketops.__file__).parent
+    return sorted(
+        ("marketops." + ".".join(p.relative_to(root).with_suffix("").parts), p)
+        for p in root.rglob("workspace_files.py")
+    )
+
+
+def _import_capabilities(mentioning: str | None = None) -> None:
+    """Import the modules that register files: all of them (for `validate`), or those whose
+    source mentions one file name."""
+    import importlib
+
+    for name, path in _capability_modules():
+        if mentioning is None or mentioning in path.read_text(encoding="utf-8"):
+            importlib.import_module(name)
