@@ -24,6 +24,10 @@ def serve(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
     log_level: Annotated[str, typer.Option()] = "warning",
+    with_worker: Annotated[
+        bool,
+        typer.Option("--with-worker", help="also run the background jobs (`marketops worker`)"),
+    ] = False,
 ) -> None:
     """Serve the HTTP API (OpenAPI docs at /docs)."""
     import uvicorn
@@ -33,7 +37,35 @@ def serve(
 
     with user_errors():
         app = create_app(Workspace.load(workspace))
+    if with_worker:
+        _attach_worker(app)
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+
+
+def _attach_worker(app) -> None:  # type: ignore[no-untyped-def]
+    """Run the worker loop in a thread for the server's lifetime (started and stopped with it).
+
+    Hooked into the lifespan rather than around `uvicorn.run`, because uvicorn re-raises the
+    stopping signal after shutdown and code after `run` would never execute.
+    """
+    import asyncio
+    from contextlib import asynccontextmanager
+
+    from marketops.worker.runner import start_in_thread
+
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(a):  # type: ignore[no-untyped-def]
+        async with inner(a) as state:
+            thread, stop = start_in_thread(app.state.ctx)
+            try:
+                yield state
+            finally:
+                stop.set()
+                await asyncio.to_thread(thread.join, 30)
+
+    app.router.lifespan_context = lifespan
 
 
 def _keys(workspace: Path | None):  # type: ignore[no-untyped-def]

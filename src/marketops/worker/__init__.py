@@ -1,0 +1,1 @@
+"""The background worker: runs registered jobs (outbox delivery, timers, …) on an interval."""
