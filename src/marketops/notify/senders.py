@@ -141,7 +141,11 @@ def email_message(delivery: Delivery, target: EmailTarget, sender: str) -> Email
     # a stable Message-ID: mail systems and receivers can drop a re-sent copy
     msg["Message-ID"] = f"<{digest}@marketops>"
     msg["X-Marketops-Idempotency-Key"] = delivery.idempotency_key
-    msg.set_content(render_text(None, delivery.payload))
+    msg.set_content(render_text(None, {k: v for k, v in delivery.payload.items() if k != "html"}))
+    html = delivery.payload.get("html")
+    if isinstance(html, str) and html:
+        # multipart/alternative: clients that render HTML (the scorecard) show it, others the text
+        msg.add_alternative(html, subtype="html")
     return msg
 
 
