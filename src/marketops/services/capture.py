@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from marketops.identity.service import link_outcomes
 from marketops.pipeline.enrich import company_domains
 from marketops.pipeline.runner import Outcome, Prepared, decide, prepare
 from marketops.pipeline.suppress import SuppressionIndex
@@ -83,6 +84,7 @@ def capture(
                     now=now,
                 )
                 slots.save()
+                link_outcomes(ctx, conn, outcomes, now)  # identity resolution, if enabled
                 if extra_writes is not None:
                     extra_writes(conn, outcomes)
             return outcomes

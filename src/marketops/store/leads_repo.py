@@ -100,8 +100,16 @@ class SlotAllocator:
         self.conn = conn
         self.start: dict[str, int] = {}
         self.next: dict[str, int] = {}
+        self._load: dict[str, int] | None = None  # open leads per owner, this transaction's view
+        self._counted: set[str] = set()
 
     def __call__(self, queue: str) -> int:
+        self._lock(queue)
+        pos = self.next[queue]
+        self.next[queue] = pos + 1
+        return pos
+
+    def _lock(self, queue: str) -> None:
         if queue not in self.next:
             # a no-op UPDATE takes the row lock before the position is read
             pos = self.conn.execute(
@@ -114,9 +122,36 @@ class SlotAllocator:
                 self.conn.execute(insert(queue_cursors).values(queue=queue, position=0))
                 pos = 0
             self.start[queue] = self.next[queue] = pos
-        pos = self.next[queue]
-        self.next[queue] = pos + 1
-        return pos
+
+    def load(self, queue: Any, open_stages: set[str]) -> dict[str, int]:
+        """Open leads per member of `queue` (counted once, after the queue's row is locked, then
+        kept up to date by `took`), so capacity holds within and across transactions."""
+        self._lock(queue.name)  # count only under the queue's lock
+        if self._load is None:
+            self._load = {}
+        names = [m.name for m in queue.members if m.name not in self._counted]
+        if names:
+            rows = self.conn.execute(
+                select(leads.c.owner, func.count())
+                .where(leads.c.owner.in_(names), leads.c.lifecycle_stage.in_(sorted(open_stages)))
+                .group_by(leads.c.owner)
+            )
+            self._load.update({n: 0 for n in names})
+            self._load.update({o: c for o, c in rows})
+            self._counted.update(names)
+        return self._load
+
+    def took(self, owner: str) -> None:
+        if self._load is not None and owner in self._load:
+            self._load[owner] += 1
+
+    def accounts(self, routing: Any) -> Any:
+        """The account index (workspace CSV + accounts table), or None when no rule needs it."""
+        if not any(r[4] for r in routing.rules):
+            return None
+        from marketops.routing.accounts import index_for
+
+        return index_for(self.conn, routing.accounts_csv)
 
     def save(self) -> None:
         for queue, pos in self.next.items():
@@ -206,6 +241,7 @@ def persist(
         conn.execute(stmt, [{"_id": v["id"], **{f"v_{c}": v[c] for c in cols}} for v in old])
     bulk_insert(conn, activities, acts)
     bulk_insert(conn, lead_events, events)
+    _restart_timers(conn, outcomes, existing_ids, now)
     if quarantined:
         ids = (
             conn.execute(
@@ -217,6 +253,50 @@ def persist(
         )
         for o, qid in zip(q_outcomes, ids, strict=True):
             o.quarantine_id = qid
+
+
+def _restart_timers(
+    conn: Connection, outcomes: Sequence[Outcome], existing_ids: set[str], now: datetime
+) -> None:
+    """Stop the SLA clocks of leads that left their stage or changed owner; start the new ones;
+    queue the new owners' notifications (outbox) in the same transaction."""
+    from marketops.store.tables_lifecycle import sla_timers
+
+    moved, reowned, new = set(), set(), []
+    for o in outcomes:
+        if o.status == "quarantined":
+            continue
+        new.extend(o.timers)
+        if o.lead_id in existing_ids:
+            kinds = {k for k, _, _ in o.events}
+            if "stage" in kinds:
+                moved.add(o.lead_id)
+            elif "routed" in kinds:
+                reowned.add(o.lead_id)
+    for ids, only_owned in ((sorted(moved), False), (sorted(reowned), True)):
+        for start in range(0, len(ids), 500):
+            cond = sla_timers.c.lead_id.in_(ids[start : start + 500])
+            if only_owned:
+                cond = cond & sla_timers.c.owner.is_not(None)
+            conn.execute(
+                update(sla_timers)
+                .where(cond, sla_timers.c.status == "pending")
+                .values(status="cancelled", result={"reason": "stage or owner changed"})
+            )
+    if new:
+        bulk_insert(conn, sla_timers, new)
+    notices = [
+        (o.lead_id, data)
+        for o in outcomes
+        if o.status != "quarantined"
+        for kind, _, data in o.events
+        if kind == "routed" and data.get("notify") and data.get("owner")
+    ]
+    if notices:
+        from marketops.routing.notices import assignment_notice
+
+        for lead_id, data in notices:
+            assignment_notice(conn, lead_id, data, data["notify"], now)
 
 
 def lead_with_history(conn: Connection, lead_id: str) -> dict[str, Any]:

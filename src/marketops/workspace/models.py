@@ -189,6 +189,9 @@ class Routing(Strict):
     queues: list[Queue] = []
     rules: list[RoutingRule] = []
     accounts: AccountMatching = AccountMatching()
+    notify_owner: Literal["email", "slack", "webhook"] | None = Field(
+        None, description="tell the new owner of every assignment (outbox, destination owner:NAME)"
+    )
 
     @model_validator(mode="after")
     def _refs(self) -> Routing:
@@ -275,8 +278,9 @@ class Lifecycle(Strict):
         ["Nurture"], description="stages that count as moving backward (a reason is required)"
     )
     open_stages: list[str] | None = Field(
-        None, description="stages that count toward an owner's capacity (default: all but the"
-        " recycle stages, Disqualified and Customer)"
+        None,
+        description="stages that count toward an owner's capacity (default: all but the"
+        " recycle stages, Disqualified and Customer)",
     )
     slas: list[StageSla] = []
 

@@ -1,0 +1,1 @@
+"""Segment-compatible event ingestion (track / identify / page), linked to the lead pipeline."""

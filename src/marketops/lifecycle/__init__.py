@@ -1,0 +1,1 @@
+"""Lifecycle state machine, SLA timers and escalation."""

@@ -1,0 +1,1 @@
+"""Routing that sales trusts: capacity, availability, account matching, reassignment, audit."""
