@@ -30,7 +30,7 @@ from marketops.workspace.scaffold import init_workspace
 
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 async def drive(base: str, token: str, payloads: list[dict], rate: float) -> dict:
