@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import JSON, Boolean, Connection, Table
+from sqlalchemy.exc import IntegrityError
 
 from marketops.store.types import UTCDateTime
 
@@ -69,7 +70,11 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
     data = list(zip(*columns, strict=True))
     raw = conn.connection.driver_connection
     cur = raw.cursor()
+    dbapi = conn.dialect.dbapi
     try:
         cur.executemany(sql, data)
+    except dbapi.IntegrityError as exc:  # type: ignore[union-attr]
+        # callers (capture's retry on a concurrent first insert) expect SQLAlchemy's error
+        raise IntegrityError(sql, None, exc) from exc
     finally:
         cur.close()
