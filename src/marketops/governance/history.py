@@ -16,32 +16,10 @@ from sqlalchemy import Connection
 
 from marketops.governance.backtest import HistoryLead
 from marketops.pipeline.records import Lead
+from marketops.store.bulk import bind_time
+from marketops.store.leads_repo import LEAD_COLUMNS
 
-STORED_COLUMNS = (
-    "email",
-    "email_original",
-    "first_name",
-    "last_name",
-    "title",
-    "company",
-    "company_key",
-    "company_domain",
-    "phone",
-    "phone_e164",
-    "country",
-    "region",
-    "industry",
-    "employees",
-    "source",
-)
-
-
-def _bind_time(v: datetime, dialect: str) -> Any:
-    if v.tzinfo is None:
-        raise ValueError("naive datetime given to the store; pass an aware (UTC) datetime")
-    if dialect == "sqlite":  # the text SQLAlchemy's SQLite DATETIME writes (compares in order)
-        return v.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-    return v
+STORED_COLUMNS = LEAD_COLUMNS
 
 
 def _read_time(v: Any) -> datetime:
@@ -109,7 +87,7 @@ def load_history(
         if need_message
         else "NULL"
     )
-    where_a, args_a = [f"occurred_at <= {mark}"], [_bind_time(until, dialect)]
+    where_a, args_a = [f"occurred_at <= {mark}"], [bind_time(until, dialect)]
     p_sql, p_args = _partition("lead_id", part, dialect, mark)
     if p_sql:
         where_a.append(p_sql)

@@ -14,7 +14,7 @@ from marketops.pipeline.runner import Outcome
 from marketops.store.bulk import bulk_insert
 from marketops.store.schema import activities, lead_events, leads, quarantine, queue_cursors
 
-_LEAD_COLUMNS = (
+LEAD_COLUMNS = (
     "email",
     "email_original",
     "first_name",
@@ -36,7 +36,7 @@ _LEAD_COLUMNS = (
 def _lead_from_row(row: Any) -> Lead:
     m = row._mapping
     return Lead(
-        **{c: m[c] for c in _LEAD_COLUMNS},
+        **{c: m[c] for c in LEAD_COLUMNS},
         consent=dict(m["consent"] or {}),
         flags=dict(m["flags"] or {}),
         warnings=list(m["warnings"] or []),
@@ -164,7 +164,7 @@ class SlotAllocator:
 def _lead_values(o: Outcome, now: datetime) -> dict[str, Any]:
     lead = o.lead
     assert lead is not None and o.score is not None
-    values = {c: getattr(lead, c) for c in _LEAD_COLUMNS}
+    values = {c: getattr(lead, c) for c in LEAD_COLUMNS}
     values.update(
         id=o.lead_id,
         lifecycle_stage=o.stage,
