@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import pytest
 
 from marketops.services.context import AppContext
-from marketops.testing.server import LiveServer, start_server, stop_server
+from marketops.testing.server import LiveServer, serve_workspace, stop_server
 from marketops.workspace import Workspace
 from marketops.workspace.scaffold import init_workspace
 
@@ -21,14 +21,7 @@ def live(
         url = f"sqlite:///{workspace_dir / 'api.db'}"
     else:
         url = request.getfixturevalue("postgres_server").create_database()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MARKETOPS_DATABASE_URL", url)
-        ctx = AppContext.open(Workspace.load(workspace_dir))
-    tokens = {
-        scope: ctx.keys.create(f"test-{scope}", [scope])[1] for scope in ("ingest", "read", "admin")
-    }
-    ctx.close()
-    server = start_server(workspace_dir, {"MARKETOPS_DATABASE_URL": url})
+    server, tokens = serve_workspace(workspace_dir, url, ("ingest", "read", "admin"))
     yield server, tokens
     stop_server(server)
 

@@ -12,9 +12,7 @@ from typer.testing import CliRunner
 
 from marketops.cli import app
 from marketops.identity import generator
-from marketops.services.context import AppContext
-from marketops.testing.server import LiveServer, start_server, stop_server
-from marketops.workspace import Workspace
+from marketops.testing.server import LiveServer, serve_workspace, stop_server
 from marketops.workspace.scaffold import init_workspace
 
 runner = CliRunner()
@@ -31,12 +29,7 @@ def live(
         url = f"sqlite:///{ws / 'api.db'}"
     else:
         url = request.getfixturevalue("postgres_server").create_database()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MARKETOPS_DATABASE_URL", url)
-        ctx = AppContext.open(Workspace.load(ws))
-    tokens = {s: ctx.keys.create(f"t-{s}", [s])[1] for s in ("ingest", "read", "admin")}
-    ctx.close()
-    server = start_server(ws, {"MARKETOPS_DATABASE_URL": url})
+    server, tokens = serve_workspace(ws, url, ("ingest", "read", "admin"))
     yield server, tokens
     stop_server(server)
 

@@ -8,9 +8,7 @@ from collections.abc import Iterator
 import pytest
 from intake_assets import BAD_HTML
 
-from marketops.services.context import AppContext
-from marketops.testing.server import LiveServer, start_server, stop_server
-from marketops.workspace import Workspace
+from marketops.testing.server import LiveServer, serve_workspace, stop_server
 from marketops.workspace.scaffold import init_workspace
 
 FIELD = {"object": "lead", "field_name": "lead_source_detail", "purpose": "reporting"}
@@ -26,12 +24,7 @@ def live(
         url = f"sqlite:///{workspace_dir / 'intake.db'}"
     else:
         url = request.getfixturevalue("postgres_server").create_database()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MARKETOPS_DATABASE_URL", url)
-        ctx = AppContext.open(Workspace.load(workspace_dir))
-    tokens = {s: ctx.keys.create(f"t-{s}", [s])[1] for s in ("ingest", "read", "admin")}
-    ctx.close()
-    server = start_server(workspace_dir, {"MARKETOPS_DATABASE_URL": url})
+    server, tokens = serve_workspace(workspace_dir, url, ("ingest", "read", "admin"))
     yield server, tokens
     stop_server(server)
 

@@ -4,9 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from marketops.services.context import AppContext
-from marketops.testing.server import LiveServer, start_server, stop_server
-from marketops.workspace import Workspace
+from marketops.testing.server import LiveServer, serve_workspace, stop_server
 from marketops.workspace.scaffold import init_workspace
 
 
@@ -18,12 +16,7 @@ def live(request, tmp_path_factory) -> Iterator[tuple[LiveServer, dict[str, str]
         url = f"sqlite:///{ws / 'api.db'}"
     else:
         url = request.getfixturevalue("postgres_server").create_database()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MARKETOPS_DATABASE_URL", url)
-        ctx = AppContext.open(Workspace.load(ws))
-    tokens = {s: ctx.keys.create(f"t-{s}", [s])[1] for s in ("ingest", "read")}
-    ctx.close()
-    server = start_server(ws, {"MARKETOPS_DATABASE_URL": url})
+    server, tokens = serve_workspace(ws, url, ("ingest", "read"))
     yield server, tokens
     stop_server(server)
 

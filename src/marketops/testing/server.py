@@ -71,3 +71,26 @@ def stop_server(server: LiveServer) -> None:
         server.proc.wait(10)
     except subprocess.TimeoutExpired:
         server.proc.kill()
+
+
+def serve_workspace(
+    workspace: Path, database_url: str, scopes: tuple[str, ...] = ("ingest", "read", "admin")
+) -> tuple[LiveServer, dict[str, str]]:
+    """Migrate the store, create one API key per scope, and start `marketops serve` on it."""
+    from marketops.services.context import AppContext
+    from marketops.workspace import Workspace
+
+    previous = os.environ.get("MARKETOPS_DATABASE_URL")
+    os.environ["MARKETOPS_DATABASE_URL"] = database_url
+    try:
+        ctx = AppContext.open(Workspace.load(workspace))
+    finally:
+        if previous is None:
+            os.environ.pop("MARKETOPS_DATABASE_URL")
+        else:
+            os.environ["MARKETOPS_DATABASE_URL"] = previous
+    try:
+        tokens = {s: ctx.keys.create(f"test-{s}", [s])[1] for s in scopes}
+    finally:
+        ctx.close()
+    return start_server(workspace, {"MARKETOPS_DATABASE_URL": database_url}), tokens
