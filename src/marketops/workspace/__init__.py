@@ -11,7 +11,7 @@ from typing import Any
 from marketops.errors import Problem, WorkspaceError
 from marketops.workspace.contract import Contract, load_contract
 from marketops.workspace.models import Lifecycle, Routing, Scoring, Settings
-from marketops.workspace.registry import find, registered
+from marketops.workspace.registry import find, is_glob, registered
 from marketops.workspace.yamlfile import load_model
 
 SETTINGS_FILE = "marketops.yml"
@@ -96,6 +96,16 @@ def validate_workspace(root: str | Path) -> list[Problem]:
     except WorkspaceError as exc:
         problems.extend(exc.problems or [Problem(str(root), str(exc))])
     for spec in registered().values():
+        if is_glob(spec.filename):  # a folder of files: each checked on its own
+            for path in sorted(root.glob(spec.filename)):
+                try:
+                    model = load_model(path, spec.model)
+                except WorkspaceError as exc:
+                    problems.extend(exc.problems)
+                    continue
+                if spec.check:
+                    problems.extend(spec.check(path, model))
+            continue
         path = root / spec.filename
         if not path.exists():
             if spec.required:

@@ -18,11 +18,12 @@ from marketops.errors import Problem
 
 @dataclass(frozen=True)
 class ExtraFile:
-    filename: str  # path relative to the workspace root
+    filename: str  # path relative to the workspace root; a glob (journeys/*.yml) for a folder
     model: type[BaseModel]
     required: bool = False
     default: dict[str, Any] | None = None
-    # optional semantic check run after parsing: (workspace root, parsed model) -> problems
+    # optional semantic check run after parsing: (workspace root, parsed model) -> problems;
+    # for a glob, (the file's path, parsed model)
     check: Callable[[Path, Any], list[Problem]] | None = None
 
 
@@ -32,6 +33,10 @@ _REGISTRY: dict[str, ExtraFile] = {}
 def register_file(spec: ExtraFile) -> ExtraFile:
     _REGISTRY[spec.filename] = spec
     return spec
+
+
+def is_glob(filename: str) -> bool:
+    return any(ch in filename for ch in "*?[")
 
 
 def registered() -> dict[str, ExtraFile]:
