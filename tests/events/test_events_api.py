@@ -126,3 +126,43 @@ def test_cli_ingest_and_report(tmp_path, monkeypatch) -> None:
     assert kpis["pipeline_created"]["value"] == "5.00"
     res = runner.invoke(app, ["report", "kpis", "-w", str(ws), "--period", "2026-10"])
     assert res.exit_code == 0 and "cohort" in res.output and "undefined" in res.output
+
+
+def _kpis_json(ws, *extra: str) -> dict:
+    res = runner.invoke(
+        app,
+        [
+            *("report", "kpis", "-w", str(ws), "--period", "2026-10"),
+            *("--now", "2026-11-02T00:00:00Z", "--format", "json", *extra),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    return {k["name"]: k["value"] for k in json.loads(res.output)["kpis"]}
+
+
+@pytest.mark.postgres
+def test_cli_kpis_engine_and_store_guard(tmp_path, monkeypatch, postgres_server) -> None:
+    """`--engine` runs the same report on another engine; the store's own database is refused."""
+    ws = tmp_path / "ws"
+    init_workspace(ws)
+    store = postgres_server.create_database()
+    monkeypatch.setenv("MARKETOPS_DATABASE_URL", store)
+    f = tmp_path / "events.jsonl"
+    f.write_text(
+        json.dumps(page("p1", "a-1", "2026-10-01T10:00:00Z", URL))
+        + "\n"
+        + json.dumps(opp("o1", "Opportunity Created", "OPP-1", "2026-10-05T00:00:00Z", "5"))
+        + "\n"
+    )
+    assert runner.invoke(app, ["events", "ingest", str(f), "-w", str(ws)]).exit_code == 0
+    duck = _kpis_json(ws)
+    assert duck["pipeline_created"] == "5.00"
+    assert _kpis_json(ws, "--engine", postgres_server.create_database()) == duck
+
+    res = runner.invoke(
+        app,
+        ["report", "kpis", "-w", str(ws), "--period", "2026-10", "--engine", store],
+    )
+    assert res.exit_code == 1
+    assert "holds a marketops store" in res.output
+    assert _kpis_json(ws) == duck  # the store's tables are untouched

@@ -1,4 +1,4 @@
-"""Every KPI, one Ibis code path: DuckDB and PostgreSQL must give identical results."""
+"""Every KPI, one Ibis code path: DuckDB, PostgreSQL and Spark must give identical results."""
 
 from __future__ import annotations
 
@@ -27,3 +27,12 @@ def test_duckdb_and_postgres_agree(pg_database: str):
         assert len(duck) == len(pg) > 30
         for d, p in zip(duck, pg, strict=True):
             assert d == p, (period, d, p)
+
+
+def test_duckdb_and_spark_agree(spark_url: str):
+    for period in ("2026-10", "2026-Q4"):
+        duck = _run("duckdb://", period)
+        spark = _run(spark_url, period)
+        assert len(duck) == len(spark) > 30
+        for d, s in zip(duck, spark, strict=True):
+            assert d == s, (period, d, s)

@@ -89,3 +89,20 @@ def _pyspark(ibis: Any, url: str, session: Any) -> Any:
             .getOrCreate()
         )
     return ibis.pyspark.connect(session)
+
+
+def refuse_store_database(con: Any) -> None:
+    """Loading analytic tables replaces tables named `touchpoints`, `opportunities`, …; on the
+    store's own PostgreSQL database those are the store's tables, so never load into a store."""
+    if con.name == "postgres" and "alembic_version" in con.list_tables():
+        raise MarketopsError(
+            "the analytics engine URL points at a marketops store",
+            [
+                Problem(
+                    "engine",
+                    "this PostgreSQL database holds a marketops store (alembic_version found); "
+                    "loading would replace its tables",
+                    "use a separate database for analytics, or the default duckdb://",
+                )
+            ],
+        )

@@ -57,6 +57,12 @@ def kpis_cmd(
     now: Annotated[str | None, typer.Option(help="as-of time, ISO 8601 with zone")] = None,
     format: Annotated[str, typer.Option("--format", help="table, json or csv")] = "table",
     out: Annotated[Path | None, typer.Option(help="write JSON/CSV here instead of stdout")] = None,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            help="Ibis engine URL: duckdb:// (default), postgresql://…, pyspark://local[2]"
+        ),
+    ] = None,
 ) -> None:
     """Stage conversion (cohort and period), time in stage, velocity, LVR, pipeline, CAC, CLV, ROI."""
     import json
@@ -72,7 +78,7 @@ def kpis_cmd(
             )
         at = _now(now)
         ctx = AppContext.open(load_workspace(workspace))
-        result = report(ctx, parse_period(period, at), at)
+        result = report(ctx, parse_period(period, at), at, engine_url=engine)
         if format == "table":
             from rich.table import Table
 

@@ -209,6 +209,9 @@ def load_records(name: str, records: Sequence[dict[str, Any]]) -> pa.Table:
 
 def put_tables(con: Any, tables: dict[str, pa.Table | None]) -> None:
     """Create (or replace) the named tables in an Ibis backend; a missing costs table stays absent."""
+    from marketops.analytics.engines import refuse_store_database
+
+    refuse_store_database(con)
     for name, table in tables.items():
         if table is None:
             continue

@@ -137,11 +137,10 @@ def campaign_roi_rows(
     return rows
 
 
-def report(ctx: Any, period: Period, now: datetime) -> KpiReport:
-    """Copy the store into an in-memory DuckDB and compute.
+def report(ctx: Any, period: Period, now: datetime, *, engine_url: str | None = None) -> KpiReport:
+    """Copy the store into the analytics engine (in-memory DuckDB by default) and compute.
 
-    Not a PostgreSQL engine: loading replaces tables named `touchpoints`, `opportunities`, … in
-    the engine, which on the store's own database would be the store's tables.
+    The engine may not be the store's own PostgreSQL database (`refuse_store_database`).
     """
     from marketops.analytics.engines import connect
     from marketops.events.analytics import load_store
@@ -151,7 +150,7 @@ def report(ctx: Any, period: Period, now: datetime) -> KpiReport:
     stages = cfg.funnel or default_funnel(lifecycle)
     qualified = cfg.qualified_stage or lifecycle.mql_stage
     check_stages(stages, qualified, lifecycle)
-    con = connect("duckdb://")
+    con = connect(engine_url)
     try:
         load_store(ctx.engine, con)
         return compute(con, cfg, stages, qualified, period, now)
