@@ -24,13 +24,16 @@ def _line_of(root: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
         if isinstance(node, yaml.MappingNode):
             nxt = next((v for k, v in node.value if getattr(k, "value", None) == part), None)
             if nxt is None:
-                # key missing: the mapping itself is the best place to point at
-                break
+                # key missing (the mapping is the best place to point at), or a tagged union's
+                # tag that pydantic adds to the location: skip it and keep walking
+                continue
             node = nxt
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
             if part >= len(node.value):
                 break
             node = node.value[part]
+        elif isinstance(node, yaml.SequenceNode):
+            continue  # a union tag between a list's key and its items
         else:
             break
         line = node.start_mark.line + 1
