@@ -130,6 +130,12 @@ def secrets_from_env(env: Mapping[str, str], name: str) -> list[str]:
     return [s for s in (env.get(name), env.get(f"{name}_PREVIOUS")) if s]
 
 
+# payload keys that shape the message rather than its text
+_NOT_BODY = frozenset({"html", "mail_headers", "mail_from"})
+# headers a payload may not override: the envelope's recipients and our idempotency key
+_FIXED_HEADERS = frozenset({"to", "cc", "bcc", "subject", "x-marketops-idempotency-key"})
+
+
 def email_message(delivery: Delivery, target: EmailTarget, sender: str) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = sender
@@ -141,7 +147,18 @@ def email_message(delivery: Delivery, target: EmailTarget, sender: str) -> Email
     # a stable Message-ID: mail systems and receivers can drop a re-sent copy
     msg["Message-ID"] = f"<{digest}@marketops>"
     msg["X-Marketops-Idempotency-Key"] = delivery.idempotency_key
-    msg.set_content(render_text(None, {k: v for k, v in delivery.payload.items() if k != "html"}))
+    extra = delivery.payload.get("mail_headers")
+    if isinstance(extra, dict):
+        # journey email: List-Unsubscribe (RFC 2369/8058), Reply-To, its own Message-ID
+        for name, value in extra.items():
+            if name.lower() not in _FIXED_HEADERS:
+                del msg[name]
+                msg[name] = str(value)
+    if isinstance(delivery.payload.get("mail_from"), str):
+        del msg["From"]
+        msg["From"] = delivery.payload["mail_from"]
+    body = {k: v for k, v in delivery.payload.items() if k not in _NOT_BODY}
+    msg.set_content(render_text(None, body))
     html = delivery.payload.get("html")
     if isinstance(html, str) and html:
         # multipart/alternative: clients that render HTML (the scorecard) show it, others the text
