@@ -1,0 +1,207 @@
+"""Journey actions, run inside the step's transaction.
+
+Everything that leaves the database goes through the outbox (emails, owner notifications,
+webhooks) with the step's key, so the effect commits with the step record or not at all.
+Each action returns (outcome, result, retry_at): outcome `deferred` means "run this step again
+at retry_at" (quiet hours, frequency cap, a lead row another transaction holds).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, insert, update
+
+from marketops.errors import MarketopsError
+from marketops.journeys.models import Journey, Step
+from marketops.store.schema import lead_events, leads
+
+# columns a journey may set; everything else goes to the lead's attributes
+EDITABLE = frozenset(
+    {"first_name", "last_name", "title", "company", "country", "region", "industry", "employees"}
+)
+BUSY_RETRY = timedelta(seconds=5)
+
+
+@dataclass(frozen=True)
+class Run:
+    """What one step needs: where it is and whom for."""
+
+    conn: Connection
+    ctx: Any
+    journey: Journey
+    step: Step
+    enrolment_id: int
+    version: int
+    attempt: int
+    defers: int
+    lead: dict[str, Any]  # the lead row (columns + attributes dict)
+    now: datetime
+
+    @property
+    def key(self) -> str:
+        """The step's idempotency key: one per person, step and visit (a deferred send that
+        enqueued nothing asks again under a new key)."""
+        base = f"journey:{self.enrolment_id}:{self.step.id}:{self.attempt}"
+        return base if not self.defers else f"{base}.d{self.defers}"
+
+    @property
+    def actor(self) -> str:
+        return f"journey:{self.journey.name}"
+
+
+Result = tuple[str, dict[str, Any], datetime | None]
+
+
+def send_email(r: Run) -> Result:
+    from marketops.messaging.send import send_email as send
+
+    spec = r.step.send_email
+    assert spec is not None
+    out = send(
+        r.conn,
+        r.ctx,
+        lead_id=r.lead["id"],
+        template=spec.template,
+        ref=r.key,
+        now=r.now,
+        suppression_segments=tuple(r.journey.suppression_segments),
+        params=spec.params or None,
+    )
+    result = {"template": spec.template, "status": out.status, "reason": out.reason}
+    if out.delivery_id is not None:
+        result["delivery_id"] = out.delivery_id
+    if out.status == "deferred":
+        return "deferred", result, out.retry_at or r.now + BUSY_RETRY
+    return ("sent" if out.status == "queued" else "skipped"), result, None
+
+
+def notify_owner(r: Run) -> Result:
+    from marketops.notify.outbox import enqueue
+
+    spec = r.step.notify_owner
+    assert spec is not None
+    owner = r.lead.get("owner")
+    if not owner:
+        return "skipped", {"reason": "the lead has no owner"}, None
+    oid = enqueue(
+        r.conn,
+        channel=spec.channel,
+        destination=f"owner:{owner}",
+        payload={
+            "event": "journey.notify_owner",
+            "journey": r.journey.name,
+            "step": r.step.id,
+            "lead_id": r.lead["id"],
+            "owner": owner,
+            "text": spec.message,
+        },
+        idempotency_key=r.key,
+        now=r.now,
+        subject=f"[journey {r.journey.name}] lead {r.lead['id']}",
+    )
+    return "done", {"outbox_id": oid, "owner": owner}, None
+
+
+def webhook(r: Run) -> Result:
+    from marketops.notify.outbox import enqueue
+
+    spec = r.step.webhook
+    assert spec is not None
+    oid = enqueue(
+        r.conn,
+        channel="webhook",
+        destination=spec.url,
+        payload={
+            "event": "journey.webhook",
+            "journey": r.journey.name,
+            "step": r.step.id,
+            "lead_id": r.lead["id"],
+            **spec.payload,
+        },
+        idempotency_key=r.key,
+        now=r.now,
+    )
+    return "done", {"outbox_id": oid}, None
+
+
+def update_field(r: Run) -> Result:
+    spec = r.step.update_field
+    assert spec is not None
+    f, value = spec.field, spec.value
+    if f in EDITABLE:
+        old = r.lead.get(f)
+        conn_values: dict[str, Any] = {f: value}
+        r.lead[f] = value
+    else:
+        attrs = dict(r.lead.get("attributes") or {})
+        old = attrs.get(f)
+        attrs[f] = value
+        conn_values = {"attributes": attrs}
+        r.lead["attributes"] = attrs
+    if old == value:
+        return "skipped", {"reason": "already set", "field": f}, None
+    r.conn.execute(
+        update(leads).where(leads.c.id == r.lead["id"]).values(**conn_values, updated_at=r.now)
+    )
+    r.conn.execute(
+        insert(lead_events).values(
+            lead_id=r.lead["id"],
+            at=r.now,
+            kind="updated",
+            actor=r.actor,
+            data={"changes": {f: [old, value]}, "journey": r.journey.name, "step": r.step.id},
+        )
+    )
+    return "done", {"field": f}, None
+
+
+def change_stage(r: Run) -> Result:
+    from marketops.lifecycle.service import apply_move, lock_lead
+
+    spec = r.step.change_stage
+    assert spec is not None
+    lead = lock_lead(r.conn, r.lead["id"], skip_locked=True)
+    if lead is None:  # a live request holds the row: try again shortly, never wait on it
+        return "deferred", {"reason": "lead busy"}, r.now + BUSY_RETRY
+    if lead.lifecycle_stage == spec.to:
+        return "skipped", {"reason": f"already {spec.to}"}, None
+    reason = spec.reason or f"journey {r.journey.name}, step {r.step.id}"
+    try:
+        moved = apply_move(
+            r.conn,
+            r.ctx.config,
+            lead,
+            spec.to,
+            actor=r.actor,
+            actor_kind="rule",
+            reason=reason,
+            now=r.now,
+        )
+    except MarketopsError as exc:  # a move lifecycle.yml forbids: skipped, with why
+        return "skipped", {"reason": str(exc).splitlines()[0]}, None
+    r.lead["lifecycle_stage"] = spec.to
+    return "done", {"from": moved["from"], "to": moved["to"]}, None
+
+
+def _list(r: Run, add: bool) -> Result:
+    from marketops.segments import service
+
+    spec = r.step.add_to_list if add else r.step.remove_from_list
+    assert spec is not None
+    fn = service.add_to_list if add else service.remove_from_list
+    n = fn(r.conn, spec.list, [r.lead["id"]], r.now, source=r.actor)
+    return ("done" if n else "skipped"), {"list": spec.list, "changed": n}, None
+
+
+ACTIONS = {
+    "send_email": send_email,
+    "notify_owner": notify_owner,
+    "webhook": webhook,
+    "update_field": update_field,
+    "change_stage": change_stage,
+    "add_to_list": lambda r: _list(r, True),
+    "remove_from_list": lambda r: _list(r, False),
+}

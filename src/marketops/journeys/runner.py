@@ -1,0 +1,362 @@
+"""The step tick: run every due enrolment's steps, exactly once per person per step.
+
+A batch of due enrolments is claimed and executed in one transaction: the step records
+(`journey_step_runs`, unique on enrolment/step/attempt), their effects (lead updates, stage
+moves, list changes, outbox rows) and the enrolments' new step and `due_at` commit together. A
+crash before commit leaves everything due again; after commit nothing is due twice. On
+PostgreSQL the claim is `FOR UPDATE SKIP LOCKED`, so several workers take different people; on
+SQLite `BEGIN IMMEDIATE` serialises writers. Paused and stopped journeys are not claimed.
+
+Steps chain within a tick until a wait that has not ended (or the end), so a person's run of
+actions happens at once. A batch runs without savepoints; if anything in it raises, it is run
+again with a savepoint per person and only the failing person is set aside (`failed`, with the
+error, replayable with `marketops journey retry`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, insert, select, update
+
+from marketops.journeys import engine
+from marketops.journeys.actions import ACTIONS, Run
+from marketops.journeys.models import Journey, Step
+from marketops.journeys.versions import Definitions
+from marketops.store.schema import activities, leads
+from marketops.store.tables_events import event_identities, events
+from marketops.store.tables_journeys import (
+    journey_enrolments,
+    journey_events,
+    journey_states,
+    journey_step_runs,
+)
+
+log = logging.getLogger("marketops.journeys")
+
+BATCH = 500
+MAX_CHAIN = 50  # steps per person per tick: a loop without a wait cannot spin forever
+
+
+def event_seen(
+    conn: Connection, lead_id: str, journey: str, name: str, since: datetime, now: datetime
+) -> bool:
+    """Did `name` happen to the lead in [since, now]: an activity, an API event, a track event."""
+    hit = conn.execute(
+        select(activities.c.id)
+        .where(
+            activities.c.lead_id == lead_id,
+            activities.c.type == name,
+            activities.c.occurred_at >= since,
+            activities.c.occurred_at <= now,
+        )
+        .limit(1)
+    ).scalar()
+    if hit is not None:
+        return True
+    hit = conn.execute(
+        select(journey_events.c.id)
+        .where(
+            journey_events.c.lead_id == lead_id,
+            journey_events.c.journey == journey,
+            journey_events.c.name == name,
+            journey_events.c.at >= since,
+            journey_events.c.at <= now,
+        )
+        .limit(1)
+    ).scalar()
+    if hit is not None:
+        return True
+    ids = select(event_identities.c.value, event_identities.c.kind).where(
+        event_identities.c.lead_id == lead_id
+    )
+    linked = conn.execute(ids).all()
+    users = [v for v, k in linked if k == "user"]
+    anons = [v for v, k in linked if k == "anon"]
+    if not users and not anons:
+        return False
+    cond = []
+    if users:
+        cond.append(events.c.user_id.in_(users))
+    if anons:
+        cond.append(events.c.anonymous_id.in_(anons))
+    from sqlalchemy import or_
+
+    return (
+        conn.execute(
+            select(events.c.id)
+            .where(
+                events.c.type == "track",
+                events.c.event == name,
+                events.c.ts >= since,
+                events.c.ts <= now,
+                or_(*cond),
+            )
+            .limit(1)
+        ).scalar()
+        is not None
+    )
+
+
+class Members:
+    """A lead's segment memberships, read once and only if a goal or branch asks."""
+
+    def __init__(self, conn: Connection, lead_id: str) -> None:
+        self.conn, self.lead_id, self._names = conn, lead_id, None
+
+    def __call__(self, segment: str) -> bool:
+        if self._names is None:
+            from marketops.segments.service import memberships
+
+            self._names = set(memberships(self.conn, self.lead_id))
+        return segment in self._names
+
+
+def run_enrolment(
+    conn: Connection, ctx: Any, e: Any, journey: Journey, lead: dict[str, Any], now: datetime
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Run one person's due steps: (step records, the enrolment's new values)."""
+    st: dict[str, Any] = {
+        "step": e.step,
+        "wait_started_at": e.wait_started_at,
+        "wait_until": e.wait_until,
+        "visits": dict(e.visits or {}),
+        "defers": e.defers,
+        "status": "active",
+        "due_at": None,
+    }
+    runs: list[dict[str, Any]] = []
+    member = Members(conn, e.lead_id)
+    for _ in range(MAX_CHAIN):
+        view = engine.lead_view(lead)
+        goal = engine.goal_reached(journey.goals, view, member)
+        if goal is not None:
+            return runs, _out(st, "goal", now, f"goal {goal} reached", goal=goal)
+        step = journey.step(st["step"])
+        if step is None:
+            return runs, _out(st, "exited", now, f"step {st['step']} is not in this version")
+        attempt = st["visits"].get(step.id, 0) + 1
+        target: str | None = None
+        if step.wait is not None:
+            outcome, result = _wait(conn, e, journey, step, view, st, now)
+            if outcome is None:
+                st["due_at"] = st["wait_until"]
+                return runs, st
+        elif step.branch is not None:
+            arm, target = engine.choose_arm(step, view, member)
+            outcome, result = "branch", {"arm": arm, "goto": target}
+        elif step.exit is not None:
+            outcome, result = "exit", {"reason": step.exit.reason}
+        else:
+            run = Run(conn, ctx, journey, step, e.id, e.version, attempt, st["defers"], lead, now)
+            outcome, result, retry_at = ACTIONS[step.kind](run)
+            if outcome == "deferred":
+                st["defers"] += 1
+                st["due_at"] = retry_at
+                return runs, st
+        runs.append(
+            dict(
+                enrolment_id=e.id,
+                journey=e.journey,
+                version=e.version,
+                step=step.id,
+                attempt=attempt,
+                kind=step.kind,
+                outcome=outcome,
+                result=result,
+                at=now,
+            )
+        )
+        st["visits"][step.id] = attempt
+        st["defers"] = 0
+        nxt = engine.successor(journey, step, outcome, target)
+        if step.exit is not None:
+            return runs, _out(st, "exited", now, step.exit.reason)
+        if nxt is None:
+            return runs, _out(st, "completed", now, None)
+        st["step"] = nxt
+    st["due_at"] = now  # chain cap: carry on next tick
+    return runs, st
+
+
+def _wait(
+    conn: Connection,
+    e: Any,
+    journey: Journey,
+    step: Step,
+    view: dict[str, Any],
+    st: dict[str, Any],
+    now: datetime,
+) -> tuple[str | None, dict[str, Any]]:
+    wait = step.wait
+    assert wait is not None
+    if st["wait_started_at"] is None:
+        st["wait_started_at"], st["wait_until"] = now, None
+    started = st["wait_started_at"]
+    if st["wait_until"] is None:
+        st["wait_until"] = engine.wait_end(wait, started, view, journey.time_zone)
+    until = st["wait_until"]
+    outcome: str | None
+    if wait.event is not None:
+        seen = event_seen(conn, e.lead_id, e.journey, wait.event, started, now)
+        outcome = "event" if seen else ("timeout" if now >= until else None)
+    else:
+        outcome = "waited" if now >= until else None
+    if outcome is None:
+        return None, {}
+    st["wait_started_at"] = st["wait_until"] = None
+    return outcome, {"started": started.isoformat(), "until": until.isoformat()}
+
+
+def _out(
+    st: dict[str, Any], status: str, now: datetime, reason: str | None, goal: str | None = None
+) -> dict[str, Any]:
+    return st | {
+        "status": status,
+        "step": None,
+        "due_at": None,
+        "wait_started_at": None,
+        "wait_until": None,
+        "exit_reason": reason,
+        "exited_at": now,
+        "goal": goal,
+    }
+
+
+def _claim(conn: Connection, now: datetime, limit: int) -> list[Any]:
+    live = list(
+        conn.execute(
+            select(journey_states.c.journey).where(journey_states.c.status == "active")
+        ).scalars()
+    )
+    if not live:
+        return []
+    stmt = (
+        select(journey_enrolments)
+        .where(
+            journey_enrolments.c.status == "active",
+            journey_enrolments.c.due_at <= now,
+            journey_enrolments.c.journey.in_(live),
+        )
+        .order_by(journey_enrolments.c.due_at, journey_enrolments.c.id)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    return conn.execute(stmt).all()
+
+
+def _tick(ctx: Any, now: datetime, *, safe: bool, limit: int) -> tuple[int, int]:
+    with ctx.engine.begin() as conn:
+        due = _claim(conn, now, limit)
+        if not due:
+            return 0, 0
+        defs = Definitions(conn)
+        ids = sorted({e.lead_id for e in due})
+        rows = {
+            r.id: dict(r._mapping)
+            for i in range(0, len(ids), 1000)
+            for r in conn.execute(select(leads).where(leads.c.id.in_(ids[i : i + 1000])))
+        }
+        runs: list[dict[str, Any]] = []
+        finals: list[dict[str, Any]] = []
+        for e in due:
+            lead = rows.get(e.lead_id)
+            if lead is None:
+                finals.append(_final(e, _out(_blank(e), "exited", now, "lead deleted"), now))
+                continue
+            if not safe:
+                r, st = run_enrolment(conn, ctx, e, defs(e.journey, e.version), lead, now)
+            else:
+                try:
+                    with conn.begin_nested():
+                        r, st = run_enrolment(conn, ctx, e, defs(e.journey, e.version), lead, now)
+                        if r:
+                            conn.execute(insert(journey_step_runs), r)
+                except Exception as exc:
+                    log.warning(
+                        "journey %s enrolment %s failed: %s", e.journey, e.id, type(exc).__name__
+                    )
+                    r = []
+                    st = _out(_blank(e), "failed", now, f"{type(exc).__name__}: {exc}"[:500])
+                    st["step"], st["due_at"] = e.step, None
+                    st["exited_at"] = None
+                finals.append(_final(e, st, now))
+                continue
+            runs.extend(r)
+            finals.append(_final(e, st, now))
+        if runs:
+            conn.execute(insert(journey_step_runs), runs)
+        _save(conn, finals)
+    return len(due), len(runs)
+
+
+def _blank(e: Any) -> dict[str, Any]:
+    return {
+        "step": e.step,
+        "wait_started_at": e.wait_started_at,
+        "wait_until": e.wait_until,
+        "visits": dict(e.visits or {}),
+        "defers": e.defers,
+        "status": "active",
+        "due_at": None,
+    }
+
+
+FINAL_COLUMNS = (
+    "status",
+    "step",
+    "due_at",
+    "wait_started_at",
+    "wait_until",
+    "visits",
+    "defers",
+    "exited_at",
+    "exit_reason",
+    "goal",
+)
+
+
+def _final(e: Any, st: dict[str, Any], now: datetime) -> dict[str, Any]:
+    out = {f"v_{c}": st.get(c, getattr(e, c)) for c in FINAL_COLUMNS}
+    out["b_id"] = e.id
+    out["v_updated_at"] = now
+    return out
+
+
+def _save(conn: Connection, finals: list[dict[str, Any]]) -> None:
+    if not finals:
+        return
+    cols = [*FINAL_COLUMNS, "updated_at"]
+    conn.execute(
+        update(journey_enrolments)
+        .where(journey_enrolments.c.id == bindparam("b_id"))
+        .values({c: bindparam(f"v_{c}") for c in cols}),
+        finals,
+    )
+
+
+def step_tick(ctx: Any, now: datetime, *, limit: int = BATCH) -> int:
+    """One tick: up to `limit` due people, each through every step due now. Returns how many
+    people were looked at (0: nothing due)."""
+    try:
+        seen, _ = _tick(ctx, now, safe=False, limit=limit)
+    except Exception as exc:
+        log.warning("journey batch failed (%s); running it person by person", type(exc).__name__)
+        seen, _ = _tick(ctx, now, safe=True, limit=limit)
+    return seen
+
+
+def drain(ctx: Any, clock: Callable[[], datetime], *, limit: int = BATCH) -> int:
+    """Tick until nothing is due at the clock's time (tests, benchmarks, `journey tick`)."""
+    from marketops.journeys.triggers import entry_tick
+
+    total = entry_tick(ctx, clock())
+    while True:
+        n = step_tick(ctx, clock(), limit=limit)
+        total += n
+        if n == 0:
+            return total
