@@ -42,10 +42,9 @@ class Run:
 
     @property
     def key(self) -> str:
-        """The step's idempotency key: one per person, step and visit (a deferred send that
-        enqueued nothing asks again under a new key)."""
-        base = f"journey:{self.enrolment_id}:{self.step.id}:{self.attempt}"
-        return base if not self.defers else f"{base}.d{self.defers}"
+        """The step's idempotency key: one per person, step and visit. A deferred send asks
+        again under the same key (send_email decides again while its answer was `deferred`)."""
+        return f"journey:{self.enrolment_id}:{self.step.id}:{self.attempt}"
 
     @property
     def actor(self) -> str:
