@@ -255,11 +255,13 @@ def enrol_many(
     from marketops.notify.outbox import postgresql, sqlite
 
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    result = conn.execute(
-        dialect.insert(journey_enrolments).on_conflict_do_nothing(index_elements=["entry_key"]),
-        rows,
+    stmt = (
+        dialect.insert(journey_enrolments)
+        .on_conflict_do_nothing(index_elements=["entry_key"])
+        .returning(journey_enrolments.c.id)
     )
-    return max(int(result.rowcount), 0)
+    # RETURNING counts what went in on both stores (executemany's rowcount does not)
+    return len(conn.execute(stmt, rows).all())
 
 
 def scan_journey(conn: Connection, name: str, journey: Journey, version: int, now: datetime) -> int:
