@@ -16,13 +16,24 @@ from zoneinfo import ZoneInfo
 
 from marketops.messaging.config import FrequencyCap, QuietHours, valid_zone
 
+# multi-zone countries whose first zone.tab entry is a small region: their most populous zone
+_POPULOUS = {
+    "AU": "Australia/Sydney",
+    "BR": "America/Sao_Paulo",
+    "CA": "America/Toronto",
+    "RU": "Europe/Moscow",
+    "UA": "Europe/Kyiv",
+    "UZ": "Asia/Tashkent",
+}
+
 
 @cache
 def country_zones() -> dict[str, str]:
-    """ISO country code -> the first zone the tz database's zone.tab lists for it.
+    """ISO country code -> a zone for it, from the tz database's zone.tab (tzdata package).
 
-    zone.tab orders a country's zones with the most populous region first (America/New_York for
-    US), which is the better guess when all we know is the country.
+    One-zone countries are exact. For the others zone.tab's first entry is used (its rows run
+    roughly east to west: America/New_York for US), except where that is a small region
+    (`_POPULOUS`); messaging.yml's `quiet_hours.country_timezones` overrides either.
     """
     out: dict[str, str] = {}
     text = resources.files("tzdata").joinpath("zoneinfo", "zone.tab").read_text("utf-8")
@@ -32,7 +43,7 @@ def country_zones() -> dict[str, str]:
         parts = line.split("\t")
         if len(parts) >= 3:
             out.setdefault(parts[0].upper(), parts[2])
-    return out
+    return out | _POPULOUS
 
 
 def contact_zone(lead: Mapping[str, object], quiet: QuietHours) -> tuple[ZoneInfo, str]:

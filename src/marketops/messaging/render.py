@@ -166,6 +166,11 @@ def render(
             f"template {template_name!r}: a token has no value",
             [Problem(str(template_path(root, template_name)), str(exc), _HINT)],
         ) from exc
+    except (TypeError, ValueError, ArithmeticError) as exc:  # params of the wrong shape
+        raise RenderError(
+            f"template {template_name!r} failed to render",
+            [Problem(str(template_path(root, template_name)), f"{type(exc).__name__}: {exc}")],
+        ) from exc
     if tpl.model.footer:
         text, html = with_footer(text, html, cfg, url)
     return RenderedEmail(subject, text, html, from_name, tpl.model.topic, tpl.model.category)
