@@ -11,10 +11,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import add_lead, set_messaging
 from notify_helpers import drain, write_config
 from sqlalchemy import select
 
+from conftest import add_lead, set_messaging
 from marketops.messaging.send import SendResult, send_email
 from marketops.messaging.unsubscribe import make_token
 from marketops.store.leads_repo import lead_with_history
@@ -35,9 +35,7 @@ def server(workspace_dir: Path, backend_url: str, ctx):  # type: ignore[no-untyp
 
 def send(ctx, lead_id: str, ref: str, template: str = "welcome", **kw):  # type: ignore[no-untyped-def]
     with ctx.engine.begin() as conn:
-        return send_email(
-            conn, ctx, lead_id=lead_id, template=template, ref=ref, now=MORNING, **kw
-        )
+        return send_email(conn, ctx, lead_id=lead_id, template=template, ref=ref, now=MORNING, **kw)
 
 
 def received(smtp) -> list[email.message.EmailMessage]:  # type: ignore[no-untyped-def]
@@ -77,7 +75,7 @@ def test_email_delivered_then_unsubscribed_through_the_link(ctx, smtp, server) -
         # a link scanner's GET changed nothing
         assert send(ctx, lead, "nurture_1", template="nurture_1").status == "queued"
 
-        forged = https[: -3] + ("AAA" if not https.endswith("AAA") else "BBB")
+        forged = https[:-3] + ("AAA" if not https.endswith("AAA") else "BBB")
         assert client.post(forged, content=b"List-Unsubscribe=One-Click").status_code == 400
         assert client.get(f"{live.base_url}/u/not-a-token").status_code == 400
         nobody = make_token("no-such-lead", "marketing", [b"test-unsubscribe-key-0123456789abcdef"])
@@ -141,9 +139,7 @@ def test_quiet_hours_deferral_is_delivered_after_retry(ctx, smtp) -> None:  # ty
     drain(ctx.engine, cfg)
     assert smtp.messages == []
     with ctx.engine.begin() as conn:
-        again = send_email(
-            conn, ctx, lead_id=lead, template="welcome", ref="w", now=first.retry_at
-        )
+        again = send_email(conn, ctx, lead_id=lead, template="welcome", ref="w", now=first.retry_at)
     assert again.status == "queued"
     drain(ctx.engine, cfg)
     [msg] = received(smtp)

@@ -12,7 +12,7 @@ from conftest import add_lead, set_messaging
 from marketops.errors import MarketopsError
 from marketops.messaging.send import SendResult, send_email
 from marketops.notify.outbox import get_delivery
-from marketops.store.schema import suppressions
+from marketops.store.schema import activities, suppressions
 from marketops.store.tables_messaging import email_sends
 from marketops.store.tables_notify import outbox
 
@@ -165,3 +165,31 @@ def test_render_error_is_recorded_not_sent(ctx, workspace_dir: Path) -> None:  #
     assert "title" in result.reason and outbox_rows(ctx) == 0
     ok = send(ctx, lead, "r2", template="list", params={"picks": [{"title": "Guide"}]})
     assert ok.status == "queued"
+
+
+def test_suppression_segments(ctx) -> None:  # type: ignore[no-untyped-def]
+    from marketops.errors import NotFound
+    from marketops.segments.service import add_to_list, refresh
+
+    listed = add_lead(ctx, "listed@example.com", consent_email="true")
+    ticket = add_lead(ctx, "ticket@example.com", consent_email="true")
+    free = add_lead(ctx, "free@example.com", consent_email="true")
+    with ctx.engine.begin() as conn:
+        add_to_list(conn, "do-not-email", [listed], NOON, source="test")
+        conn.execute(  # as the support-desk integration records it
+            insert(activities).values(
+                lead_id=ticket, type="support_ticket_opened", occurred_at=NOON, details={}
+            )
+        )
+    refresh(ctx, datetime.now(UTC), [ticket, free])  # the dynamic segment, from the activity
+    segments = ("open-support-ticket", "do-not-email")
+    assert send(ctx, listed, "r", suppression_segments=segments).reason == (
+        "suppression_segment:do-not-email"
+    )
+    assert send(ctx, ticket, "r", suppression_segments=segments).reason == (
+        "suppression_segment:open-support-ticket"
+    )
+    assert send(ctx, free, "r", suppression_segments=segments).status == "queued"
+    assert send(ctx, listed, "r2").status == "queued"  # not attached to this send
+    with pytest.raises(NotFound, match="no segment or list named 'typo'"):
+        send(ctx, free, "r3", suppression_segments=("typo",))

@@ -118,7 +118,7 @@ def _decide(
     if _on_dnc(ctx, lead["email"]):
         return SendResult("skipped", "do_not_contact", None, None)
     for name in segments:
-        if _is_member(conn, name, lead["id"]):
+        if _is_member(conn, ctx, name, lead["id"]):
             return SendResult("skipped", f"suppression_segment:{name}", None, None)
     if category != "marketing":
         return None
@@ -148,15 +148,12 @@ def _on_dnc(ctx: Any, email: str) -> bool:
     )
 
 
-def _is_member(conn: Connection, segment: str, lead_id: str) -> bool:
-    try:
-        from marketops.segments.service import is_member
-    except ImportError as exc:  # fail closed: never send past a suppression we cannot read
-        raise MarketopsError(
-            "suppression segments are not available",
-            [Problem("suppression_segments", f"cannot import marketops.segments.service: {exc}")],
-        ) from exc
-    return bool(is_member(conn, segment, lead_id))
+def _is_member(conn: Connection, ctx: Any, segment: str, lead_id: str) -> bool:
+    """Stored membership; an undeclared name is an error, never a silent "not a member"."""
+    from marketops.segments import service
+
+    service.find(ctx, segment)  # NotFound naming segments.yml and the known names
+    return bool(service.is_member(conn, segment, lead_id))
 
 
 def _recent_sends(conn: Connection, lead_id: str, now: datetime, days: float) -> list[datetime]:
