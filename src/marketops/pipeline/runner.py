@@ -88,6 +88,165 @@ def prepare(raw: Mapping[str, Any], cfg: CompiledConfig, now: datetime) -> Prepa
     return Prepared(raw, issues, normalize(raw, issues, now))
 
 
+@dataclass(slots=True)
+class Judged:
+    """One lead after enrich → dedupe → suppress → score → lifecycle: everything before routing."""
+
+    lead: Lead
+    lead_id: str
+    created_at: datetime
+    status: str  # accepted | updated
+    activities: list[tuple[str, datetime]]
+    events: list[tuple[str, str, dict[str, Any]]]
+    blocked: bool
+    result: ScoreResult
+    stage: str
+    prev_stage: str | None
+    queue: str | None  # before routing (the prior lead's)
+    owner: str | None
+    view: dict[str, Any]  # the fields routing rules see (lead, stage and scores)
+
+
+def judge(
+    lead: Lead,
+    prior: StoredLead | None,
+    cfg: CompiledConfig,
+    suppression: SuppressionIndex,
+    now: datetime,
+    new_id: Callable[[], str],
+) -> Judged:
+    """The pure steps after enrich for one lead; `prior` is the stored (or earlier) person."""
+    events: list[tuple[str, str, dict[str, Any]]] = []
+    when = lead.occurred_at or now
+    if prior is None:
+        lead_id, created_at, status = new_id(), now, "accepted"
+        activities = [(lead.activity, when)]
+        events.append(("created", "pipeline", {"source": lead.source, "activity": lead.activity}))
+        prev_stage, prev_total, queue, owner = None, None, None, None
+    else:
+        lead_id, created_at, status = prior.id, prior.created_at, "updated"
+        lead, changes = merge(prior.lead, lead)
+        activities = [*prior.activities, (lead.activity, when)]
+        events.append(("updated", "pipeline", {"activity": lead.activity, "changes": changes}))
+        prev_stage, prev_total = prior.lifecycle_stage, prior.total_score
+        queue, owner = prior.queue, prior.owner
+    if lead.warnings:
+        events.append(("warnings", "contract", {"warnings": lead.warnings}))
+
+    blocked, reasons = suppress(lead, suppression)
+    if reasons:
+        events.append(("suppressed", "pipeline", {"blocked": blocked, "reasons": reasons}))
+
+    view = lead.view()
+    result = score(view, activities, cfg.scoring, now)
+    if prev_total is None or result.total != prev_total:
+        events.append(
+            (
+                "score",
+                "scoring",
+                {
+                    "from": prev_total,
+                    "to": result.total,
+                    "fit": result.fit,
+                    "engagement": result.engagement,
+                    "reasons": result.reasons,
+                },
+            )
+        )
+    stage, why = next_stage(
+        prev_stage, result.total, cfg.scoring.config.mql_threshold, cfg.lifecycle
+    )
+    if stage != prev_stage:
+        events.append(
+            (
+                "stage",
+                "scoring" if prev_stage else "pipeline",
+                {"from": prev_stage, "to": stage, "reason": why},
+            )
+        )
+    view["lifecycle_stage"] = stage
+    view["total_score"], view["fit_score"] = result.total, result.fit
+    view["engagement_score"] = result.engagement
+    return Judged(
+        lead,
+        lead_id,
+        created_at,
+        status,
+        activities,
+        events,
+        blocked,
+        result,
+        stage,
+        prev_stage,
+        queue,
+        owner,
+        view,
+    )
+
+
+def conclude(
+    j: Judged,
+    p: Prepared,
+    cfg: CompiledConfig,
+    assignment: Assignment | None,
+    data: dict[str, Any],
+    now: datetime,
+) -> Outcome:
+    """The outcome of a judged lead once routing has answered (`assign`, or None if blocked)."""
+    queue, owner = j.queue, j.owner
+    if assignment is not None:
+        queue, owner = assignment.queue, assignment.owner
+        j.events.append(("routed", assignment.rule, data))
+    timers = plan_timers(
+        cfg.lifecycle,
+        cfg.routing.config,
+        cfg.routing.calendars,
+        lead_id=j.lead_id,
+        stage=j.stage,
+        prev_stage=j.prev_stage,
+        owner=owner,
+        prev_owner=j.owner,
+        queue=queue,
+        actor_kind="rule",
+        now=now,
+    )
+    return Outcome(
+        j.status,
+        p.raw,
+        p.issues,
+        lead_id=j.lead_id,
+        lead=j.lead,
+        score=j.result,
+        stage=j.stage,
+        suppressed=j.blocked,
+        assignment=assignment,
+        queue=queue,
+        owner=owner,
+        created_at=j.created_at,
+        events=j.events,
+        timers=timers,
+    )
+
+
+def stored(o: Outcome, activities: list[tuple[str, datetime]]) -> StoredLead:
+    """What a later record of the same person in the batch sees as its prior."""
+    assert o.lead_id is not None and o.lead is not None and o.score is not None
+    assert o.stage is not None and o.created_at is not None
+    return StoredLead(
+        o.lead_id,
+        o.lead,
+        o.stage,
+        o.score.fit,
+        o.score.engagement,
+        o.score.total,
+        o.queue,
+        o.owner,
+        o.suppressed,
+        activities,
+        o.created_at,
+    )
+
+
 def decide(
     prepared: Sequence[Prepared],
     cfg: CompiledConfig,
@@ -111,110 +270,11 @@ def decide(
             outcomes.append(Outcome("quarantined", p.raw, p.issues))
             continue
         lead = enrich(p.lead, lookups)
-        prior = known.get(lead.email)
-        events: list[tuple[str, str, dict[str, Any]]] = []
-        when = lead.occurred_at or now
-        if prior is None:
-            lead_id, created_at, status = new_id(), now, "accepted"
-            activities = [(lead.activity, when)]
-            events.append(
-                ("created", "pipeline", {"source": lead.source, "activity": lead.activity})
-            )
-            prev_stage, prev_total, queue, owner = None, None, None, None
-        else:
-            lead_id, created_at, status = prior.id, prior.created_at, "updated"
-            lead, changes = merge(prior.lead, lead)
-            activities = [*prior.activities, (lead.activity, when)]
-            events.append(("updated", "pipeline", {"activity": lead.activity, "changes": changes}))
-            prev_stage, prev_total = prior.lifecycle_stage, prior.total_score
-            queue, owner = prior.queue, prior.owner
-        if lead.warnings:
-            events.append(("warnings", "contract", {"warnings": lead.warnings}))
-
-        blocked, reasons = suppress(lead, suppression)
-        if reasons:
-            events.append(("suppressed", "pipeline", {"blocked": blocked, "reasons": reasons}))
-
-        view = lead.view()
-        result = score(view, activities, cfg.scoring, now)
-        if prev_total is None or result.total != prev_total:
-            events.append(
-                (
-                    "score",
-                    "scoring",
-                    {
-                        "from": prev_total,
-                        "to": result.total,
-                        "fit": result.fit,
-                        "engagement": result.engagement,
-                        "reasons": result.reasons,
-                    },
-                )
-            )
-        stage, why = next_stage(
-            prev_stage, result.total, cfg.scoring.config.mql_threshold, cfg.lifecycle
+        j = judge(lead, known.get(lead.email), cfg, suppression, now, new_id)
+        a, data = (
+            assign(j.view, cfg, take_slot, now, j.queue, j.owner) if not j.blocked else (None, {})
         )
-        if stage != prev_stage:
-            events.append(
-                (
-                    "stage",
-                    "scoring" if prev_stage else "pipeline",
-                    {"from": prev_stage, "to": stage, "reason": why},
-                )
-            )
-
-        assignment = None
-        prev_owner = owner
-        if not blocked:
-            view["lifecycle_stage"] = stage
-            view["total_score"], view["fit_score"] = result.total, result.fit
-            view["engagement_score"] = result.engagement
-            a, data = assign(view, cfg, take_slot, now, queue, owner)
-            if a is not None:
-                assignment = a
-                queue, owner = a.queue, a.owner
-                events.append(("routed", a.rule, data))
-        outcome_timers = plan_timers(
-            cfg.lifecycle,
-            cfg.routing.config,
-            cfg.routing.calendars,
-            lead_id=lead_id,
-            stage=stage,
-            prev_stage=prev_stage,
-            owner=owner,
-            prev_owner=prev_owner,
-            queue=queue,
-            actor_kind="rule",
-            now=now,
-        )
-        outcome = Outcome(
-            status,
-            p.raw,
-            p.issues,
-            lead_id=lead_id,
-            lead=lead,
-            score=result,
-            stage=stage,
-            suppressed=blocked,
-            assignment=assignment,
-            queue=queue,
-            owner=owner,
-            created_at=created_at,
-            events=events,
-            timers=outcome_timers,
-        )
+        outcome = conclude(j, p, cfg, a, data, now)
         outcomes.append(outcome)
-        known[lead.email] = StoredLead(
-            lead_id,
-            lead,
-            stage,
-            result.fit,
-            result.engagement,
-            result.total,
-            queue,
-            owner,
-            blocked,
-            activities,
-            created_at,
-        )
+        known[j.lead.email] = stored(outcome, j.activities)
     return outcomes

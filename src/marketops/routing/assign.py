@@ -118,6 +118,24 @@ def assign(
     accounts_of = getattr(take_slot, "accounts", None)
     accounts = accounts_of(routing) if accounts_of is not None else None
     a = route(view, routing, accounts, reasons)
+    return complete(a, reasons, cfg, take_slot, now, queue, owner)
+
+
+def complete(
+    a: Assignment | None,
+    reasons: list[str],
+    cfg: Any,
+    take_slot: Callable[[str], int],
+    now: datetime,
+    queue: str | None,
+    owner: str | None,
+) -> tuple[Assignment | None, dict[str, Any]]:
+    """The second half of `assign`, after the rule matched: stickiness, the member, the audit.
+
+    Batch ingestion matches rules in worker processes (`route` is pure) and completes here, in
+    the writer, where the round-robin slots and the members' loads live.
+    """
+    routing = cfg.routing
     if a is None:
         return None, {}
     if a.queue is not None and a.queue == queue and owner:
