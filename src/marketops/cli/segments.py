@@ -84,10 +84,10 @@ def preview_cmd(
             if file is not None:
                 from marketops.workspace.yamlfile import read_yaml
 
-                data, _node = read_yaml(file)
+                data, node = read_yaml(file)
                 if name and isinstance(data, dict):
                     data = {"name": name, **data}
-                definition = service.parse_definition(data, str(file), service.config(ctx))
+                definition = service.parse_definition(data, str(file), service.config(ctx), node)
             elif name:
                 definition = service.find(ctx, name)
             else:

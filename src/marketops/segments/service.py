@@ -166,7 +166,7 @@ def _dynamic(ctx: Any, name: str) -> SegmentDef:
     return found
 
 
-def parse_definition(data: Any, where: str, cfg: SegmentsConfig) -> SegmentDef:
+def parse_definition(data: Any, where: str, cfg: SegmentsConfig, node: Any = None) -> SegmentDef:
     """A segment from a YAML/JSON snippet (preview before saving); errors name the field."""
     from pydantic import ValidationError
 
@@ -178,13 +178,12 @@ def parse_definition(data: Any, where: str, cfg: SegmentsConfig) -> SegmentDef:
     try:
         d = SegmentDef.model_validate(data)
     except ValidationError as exc:
-        raise MarketopsError(
-            f"{where}: not a valid segment",
-            [
-                Problem(f"{where}: " + ".".join(str(p) for p in e["loc"]), e["msg"])
-                for e in exc.errors()
-            ],
-        ) from exc
+        from pathlib import Path
+
+        from marketops.workspace.yamlfile import problems_from_validation
+
+        problems = problems_from_validation(Path(where), node, exc)
+        raise MarketopsError(f"{where}: not a valid segment", problems) from exc
     lists = {lst.name for lst in cfg.lists}
     bad = [n.in_list for n in walk(d.rule) if isinstance(n, ListRule) and n.in_list not in lists]
     if bad:
