@@ -115,3 +115,44 @@ def test_openapi_docs_are_served(live) -> None:
         spec = c.get("/openapi.json").json()
         assert "/v1/leads" in spec["paths"] and "/v1/leads/{lead_id}" in spec["paths"]
         assert c.get("/docs").status_code == 200
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_two_server_processes_share_one_store(backend, request, tmp_path) -> None:
+    """`serve --workers 2`: concurrent first captures of one email across processes make one lead."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    ws = tmp_path / "ws"
+    init_workspace(ws, force=True)
+    if backend == "sqlite":
+        url = f"sqlite:///{ws / 'api.db'}"
+    else:
+        url = request.getfixturevalue("postgres_server").create_database()
+    server, tokens = serve_workspace(ws, url, ("ingest", "read"), workers=2)
+    try:
+
+        def post(i: int) -> tuple[int, str]:
+            with server.client(tokens["ingest"]) as c:
+                email = "same@racing.example" if i % 2 else f"p{i}@racing.example"
+                r = c.post("/v1/leads", json={"email": email, "activity": "demo_request"})
+                return r.status_code, r.json()["id"]
+
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(post, range(40)))
+    finally:
+        stop_server(server)
+    same = [a for i, a in enumerate(answers) if i % 2]
+    assert sorted(s for s, _ in same) == [200] * 19 + [201]
+    assert len({lead_id for _, lead_id in same}) == 1
+    assert [s for i, (s, _) in enumerate(answers) if i % 2 == 0] == [201] * 20
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MARKETOPS_DATABASE_URL", url)
+        ctx = AppContext.open(Workspace.load(ws))
+    try:
+        from marketops.store import leads_repo
+
+        with ctx.engine.connect() as conn:
+            assert leads_repo.counts(conn)["leads"] == 21
+            assert leads_repo.counts(conn)["activities"] == 40
+    finally:
+        ctx.close()

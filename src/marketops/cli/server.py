@@ -28,15 +28,47 @@ def serve(
         bool,
         typer.Option("--with-worker", help="also run the background jobs (`marketops worker`)"),
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1, help="server processes (each with its own store connections and caches)"
+        ),
+    ] = 1,
 ) -> None:
     """Serve the HTTP API (OpenAPI docs at /docs)."""
+    import os
+
     import uvicorn
 
     from marketops.api.app import create_app
-    from marketops.workspace import Workspace
+    from marketops.errors import MarketopsError, Problem
+    from marketops.workspace import ENV_WORKSPACE, Workspace
 
     with user_errors():
-        app = create_app(Workspace.load(workspace))
+        ws = Workspace.load(workspace)
+        if workers > 1:
+            if with_worker:
+                raise MarketopsError(
+                    "--with-worker runs the jobs inside one server process",
+                    [
+                        Problem(
+                            "--workers", str(workers), "use --workers 1, or run `marketops worker`"
+                        )
+                    ],
+                )
+            # each process builds its own app (and store engine) from the workspace path
+            os.environ[ENV_WORKSPACE] = str(ws.root)
+            uvicorn.run(
+                "marketops.api.app:create_app",
+                factory=True,
+                host=host,
+                port=port,
+                log_level=log_level,
+                access_log=False,
+                workers=workers,
+            )
+            return
+        app = create_app(ws)
     if with_worker:
         _attach_worker(app)
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)

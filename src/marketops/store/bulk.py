@@ -53,25 +53,42 @@ def _converter(coltype: Any, dialect: str) -> Callable[[Any], Any] | None:
     return None
 
 
-def bulk_insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    cols = list(rows[0])
-    dialect = conn.dialect.name
-    convs = [_converter(table.c[c].type, dialect) for c in cols]
+SMALL_BATCH = 50  # rows; above this, executemany (PostgreSQL: pipeline mode) is cheaper
+
+
+def insert_sql(table: Table, cols: Sequence[str], dialect: str) -> str:
     marker = "?" if dialect == "sqlite" else "%s"
-    sql = f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join([marker] * len(cols))})"
-    # column-wise conversion: one map() per column beats a generator per row by ~3x
-    columns = []
-    for c, f in zip(cols, convs, strict=True):
-        values = [r[c] for r in rows]
-        if f is _sqlite_time or f is _pg_time:
-            memo: dict[Any, Any] = {}  # many rows share `now`; convert each instant once
-            values = [memo[v] if v in memo else memo.setdefault(v, f(v)) for v in values]
-        elif f is not None:
-            values = list(map(f, values))
-        columns.append(values)
-    data = list(zip(*columns, strict=True))
+    return (
+        f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join([marker] * len(cols))})"
+    )
+
+
+class RowEncoder:
+    """One table's rows (tuples in `cols` order) as the driver takes them, built anywhere.
+
+    Batch ingestion encodes rows in worker processes so the single writer only executes them.
+    """
+
+    def __init__(self, table: Table, cols: Sequence[str], dialect: str):
+        self.table, self.cols, self.dialect = table, tuple(cols), dialect
+        self.sql = insert_sql(table, cols, dialect)
+        self._convs = [
+            (i, f) for i, c in enumerate(cols) if (f := _converter(table.c[c].type, dialect))
+        ]
+
+    def __call__(self, values: Sequence[Any]) -> tuple[Any, ...]:
+        if not self._convs:
+            return tuple(values)
+        out = list(values)
+        for i, f in self._convs:
+            out[i] = f(out[i])
+        return tuple(out)
+
+
+def execute_many(conn: Connection, sql: str, data: Sequence[Sequence[Any]]) -> None:
+    """The driver's executemany inside the caller's transaction; SQLAlchemy's IntegrityError."""
+    if not data:
+        return
     raw = conn.connection.driver_connection
     cur = raw.cursor()
     dbapi = conn.dialect.dbapi
@@ -82,3 +99,22 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
         raise IntegrityError(sql, None, exc) from exc
     finally:
         cur.close()
+
+
+def bulk_insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    cols = list(rows[0])
+    dialect = conn.dialect.name
+    convs = [_converter(table.c[c].type, dialect) for c in cols]
+    # column-wise conversion: one map() per column beats a generator per row by ~3x
+    columns = []
+    for c, f in zip(cols, convs, strict=True):
+        values = [r[c] for r in rows]
+        if f is _sqlite_time or f is _pg_time:
+            memo: dict[Any, Any] = {}  # many rows share `now`; convert each instant once
+            values = [memo[v] if v in memo else memo.setdefault(v, f(v)) for v in values]
+        elif f is not None:
+            values = list(map(f, values))
+        columns.append(values)
+    execute_many(conn, insert_sql(table, cols, dialect), list(zip(*columns, strict=True)))

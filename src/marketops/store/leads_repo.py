@@ -44,13 +44,21 @@ def _lead_from_row(row: Any) -> Lead:
     )
 
 
+# built once: a real-time capture looks up one email; a fresh select() per call (and IN's expanding
+# parameter) cost more than the query itself
+_BY_EMAIL = select(leads).where(leads.c.email == bindparam("email"))
+
+
 def load_by_emails(conn: Connection, emails: Iterable[str]) -> dict[str, StoredLead]:
     """Existing leads (with their activities) for a batch of normalized emails."""
     emails = list(set(emails))
     found: dict[str, StoredLead] = {}
     for start in range(0, len(emails), 500):
         part = emails[start : start + 500]
-        rows = conn.execute(select(leads).where(leads.c.email.in_(part))).all()
+        if len(part) == 1:
+            rows = conn.execute(_BY_EMAIL, {"email": part[0]}).all()
+        else:
+            rows = conn.execute(select(leads).where(leads.c.email.in_(part))).all()
         by_id = {}
         for row in rows:
             m = row._mapping

@@ -90,6 +90,11 @@ class PostgresServer:
         with contextlib.suppress(RuntimeError):
             self._run(_pg_bin("pg_ctl"), "-D", str(self.datadir), "-m", "immediate", "stop")
 
+    @property
+    def pid(self) -> int:
+        """The postmaster's process id (its backends are its children)."""
+        return int((self.datadir / "postmaster.pid").read_text().split()[0])
+
     def url(self, db: str = "postgres") -> str:
         return f"postgresql+psycopg://{self.user}@127.0.0.1:{self.port}/{db}"
 

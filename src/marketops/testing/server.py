@@ -31,7 +31,9 @@ class LiveServer:
         return httpx.Client(base_url=self.base_url, headers=headers, timeout=30)
 
 
-def start_server(workspace: Path, env_extra: dict[str, str] | None = None) -> LiveServer:
+def start_server(
+    workspace: Path, env_extra: dict[str, str] | None = None, *, workers: int = 1
+) -> LiveServer:
     port = free_port()
     env = {**os.environ, **(env_extra or {})}
     log = workspace / f"server-{port}.log"
@@ -46,6 +48,8 @@ def start_server(workspace: Path, env_extra: dict[str, str] | None = None) -> Li
                 str(workspace),
                 "--port",
                 str(port),
+                "--workers",
+                str(workers),
             ],
             env=env,
             stdout=out,
@@ -74,7 +78,11 @@ def stop_server(server: LiveServer) -> None:
 
 
 def serve_workspace(
-    workspace: Path, database_url: str, scopes: tuple[str, ...] = ("ingest", "read", "admin")
+    workspace: Path,
+    database_url: str,
+    scopes: tuple[str, ...] = ("ingest", "read", "admin"),
+    *,
+    workers: int = 1,
 ) -> tuple[LiveServer, dict[str, str]]:
     """Migrate the store, create one API key per scope, and start `marketops serve` on it."""
     from marketops.services.context import AppContext
@@ -93,4 +101,5 @@ def serve_workspace(
         tokens = {s: ctx.keys.create(f"test-{s}", [s])[1] for s in scopes}
     finally:
         ctx.close()
-    return start_server(workspace, {"MARKETOPS_DATABASE_URL": database_url}), tokens
+    server = start_server(workspace, {"MARKETOPS_DATABASE_URL": database_url}, workers=workers)
+    return server, tokens
