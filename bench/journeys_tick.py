@@ -1,0 +1,221 @@
+"""Journey scheduler benchmark: N people enter a 5-step nurture at once.
+
+The nurture is email, wait 2d, email, wait 2d, email (five steps: three sends through the real
+`send_email` policy checks and outbox, two waits). Time is a clock the benchmark moves: at entry,
+then when each wait ends, the step job drains everything due and the wall time is measured.
+Afterwards every person must have exactly five step records (no duplicate (enrolment, step,
+attempt)), three outbox emails, and be `completed`: zero lost or duplicated steps.
+
+Prints per phase: steps run, seconds, steps/s, and whether the phase fit in the scheduler's
+tick (the step job's interval); the median steps/s over --repeat runs; for SQLite and, with
+--postgres, PostgreSQL (a server started for the run).
+
+    .venv/bin/python bench/journeys_tick.py [--n 100000] [--repeat 3] [--postgres] [--webhooks]
+
+`--webhooks` swaps the three sends for outbox webhooks: the scheduler's own cost without the
+per-person email policy checks (consent, suppression, frequency cap, quiet hours, rendering).
+
+No peer is run beside it: Mautic and similar tools schedule campaign events in cron batches
+and publish no comparable per-step figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import yaml
+from sqlalchemy import func, insert, select
+
+from marketops.journeys.jobs import STEP_INTERVAL_S
+from marketops.journeys.runner import step_tick
+from marketops.journeys.triggers import Candidate, enrol_many
+from marketops.journeys.versions import definition, publish
+from marketops.services.context import AppContext
+from marketops.store.schema import leads
+from marketops.store.tables_journeys import journey_enrolments, journey_step_runs
+from marketops.store.tables_notify import outbox
+from marketops.testing.pgserver import PostgresServer
+from marketops.workspace import Workspace
+from marketops.workspace.scaffold import init_workspace
+
+T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # noon UTC: outside quiet hours for UTC contacts
+NURTURE = {
+    "entry": {"event": "bench"},
+    "steps": [
+        {"id": "email-1", "send_email": {"template": "nurture_1"}},
+        {"id": "wait-1", "wait": {"delay": "2d"}},
+        {"id": "email-2", "send_email": {"template": "nurture_2"}},
+        {"id": "wait-2", "wait": {"delay": "2d"}},
+        {"id": "email-3", "send_email": {"template": "nurture_3"}},
+    ],
+}
+
+
+def _people(ctx: AppContext, n: int, tag: str) -> list[str]:
+    ids = [uuid.uuid4().hex for _ in range(n)]
+    rows = [
+        dict(
+            id=i,
+            email=f"p{k}-{tag}@bench.example",
+            first_name=f"P{k}",
+            lifecycle_stage="Known",
+            consent={"email": True},
+            attributes={},
+            flags={},
+            warnings=[],
+            created_at=T0,
+            updated_at=T0,
+        )
+        for k, i in enumerate(ids)
+    ]
+    with ctx.engine.begin() as conn:
+        for s in range(0, n, 5000):
+            conn.execute(insert(leads), rows[s : s + 5000])
+    return ids
+
+
+def _webhooks(body: dict) -> dict:
+    steps = [
+        {"id": s["id"], "webhook": {"url": "https://hooks.example/nurture"}}
+        if "send_email" in s
+        else s
+        for s in body["steps"]
+    ]
+    return {**body, "steps": steps}
+
+
+def run_once(workspace: Path, url: str, n: int, tag: str, webhooks: bool = False) -> dict:
+    os.environ["MARKETOPS_DATABASE_URL"] = url
+    ctx = AppContext.open(Workspace.load(workspace))
+    name = f"nurture-{tag}"
+    (workspace / "journeys").mkdir(exist_ok=True)
+    (workspace / "journeys" / f"{name}.yml").write_text(
+        yaml.safe_dump(_webhooks(NURTURE) if webhooks else NURTURE, sort_keys=False)
+    )
+    publish(ctx, name, now=T0)
+    ids = _people(ctx, n, tag)
+    t = time.perf_counter()
+    with ctx.engine.begin() as conn:
+        j = definition(conn, name, 1)
+        entered = enrol_many(conn, name, j, 1, [Candidate(i, f"{name}:{i}") for i in ids], T0)
+    enrol_s = time.perf_counter() - t
+    assert entered == n, entered
+    phases = []
+    total_steps = total_s = 0.0
+    for label, now in (
+        ("entry: email-1", T0),
+        ("day 2: wait-1, email-2", T0 + timedelta(days=2)),
+        ("day 4: wait-2, email-3", T0 + timedelta(days=4)),
+    ):
+        with ctx.engine.connect() as conn:
+            before = conn.execute(select(func.count()).select_from(journey_step_runs)).scalar_one()
+        t = time.perf_counter()
+        while step_tick(ctx, now):
+            pass
+        secs = time.perf_counter() - t
+        with ctx.engine.connect() as conn:
+            after = conn.execute(select(func.count()).select_from(journey_step_runs)).scalar_one()
+        steps = after - before
+        phases.append((label, steps, secs))
+        total_steps += steps
+        total_s += secs
+    with ctx.engine.connect() as conn:
+        runs = conn.execute(
+            select(func.count())
+            .select_from(journey_step_runs)
+            .where(journey_step_runs.c.journey == name)
+        ).scalar_one()
+        distinct = conn.execute(
+            select(func.count()).select_from(
+                select(journey_step_runs.c.enrolment_id, journey_step_runs.c.step)
+                .where(journey_step_runs.c.journey == name)
+                .distinct()
+                .subquery()
+            )
+        ).scalar_one()
+        done = conn.execute(
+            select(func.count()).where(
+                journey_enrolments.c.journey == name, journey_enrolments.c.status == "completed"
+            )
+        ).scalar_one()
+        sent = conn.execute(  # each run has its own database: every outbox row is this run's
+            select(func.count()).where(outbox.c.channel == ("webhook" if webhooks else "email"))
+        ).scalar_one()
+    ctx.close()
+    lost = 5 * n - distinct
+    duplicated = runs - distinct
+    assert (lost, duplicated, done, sent) == (0, 0, n, 3 * n), (lost, duplicated, done, sent)
+    return {"enrol_s": enrol_s, "phases": phases, "steps": total_steps, "seconds": total_s}
+
+
+def bench(label: str, workspace: Path, url_for, n: int, repeat: int, webhooks: bool) -> float:  # type: ignore[no-untyped-def]
+    rates = []
+    for r in range(repeat):
+        out = run_once(workspace, url_for(r), n, f"{label}{r}", webhooks)
+        rate = out["steps"] / out["seconds"]
+        rates.append(rate)
+        print(f"{label} run {r + 1}: {n:,} people enrolled in {out['enrol_s']:.2f} s")
+        for name, steps, secs in out["phases"]:
+            fits = "fits" if secs <= STEP_INTERVAL_S else "exceeds"
+            print(
+                f"  {name:<24} {steps:>9,.0f} steps in {secs:7.2f} s = {steps / secs:9,.0f} steps/s"
+                f" ({fits} the {STEP_INTERVAL_S:g} s tick)"
+            )
+        print(f"  all: {out['steps']:,.0f} steps, 0 lost, 0 duplicated, {rate:,.0f} steps/s")
+    med = statistics.median(rates)
+    print(
+        f"{label}: median {med:,.0f} steps/s over {repeat} run(s)   [load: {os.getloadavg()[0]:.2f}]"
+    )
+    return med
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=100_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--postgres", action="store_true")
+    ap.add_argument("--webhooks", action="store_true", help="webhooks instead of emails")
+    args = ap.parse_args()
+    os.environ.setdefault("MARKETOPS_SECRET_KEY", "bench-unsubscribe-key-0123456789abcdef")
+    with tempfile.TemporaryDirectory(prefix="marketops-jbench-") as tmp:
+        base = Path(tmp)
+        ws = base / "ws"
+        init_workspace(ws)
+        results = {}
+        results["SQLite"] = bench(
+            "SQLite",
+            ws,
+            lambda r: f"sqlite:///{base / f'store{r}.db'}",
+            args.n,
+            args.repeat,
+            args.webhooks,
+        )
+        if args.postgres:
+            pg = PostgresServer(Path(tempfile.mkdtemp(prefix="marketops-pg-"))).start()
+            try:
+                results["PostgreSQL"] = bench(
+                    "PostgreSQL",
+                    ws,
+                    lambda r: pg.create_database(),
+                    args.n,
+                    args.repeat,
+                    args.webhooks,
+                )
+            finally:
+                pg.stop()
+        kind = "webhook" if args.webhooks else "email"
+        print(
+            f"summary ({kind} nurture, {args.n:,} people): "
+            + ", ".join(f"{k} {v:,.0f} steps/s" for k, v in results.items())
+        )
+
+
+if __name__ == "__main__":
+    main()
