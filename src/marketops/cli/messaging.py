@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -24,11 +26,18 @@ def register(app: typer.Typer) -> None:
     app.add_typer(email_app, name="email")
 
 
-def _ctx(workspace):  # type: ignore[no-untyped-def]
+@contextmanager
+def _opened(workspace) -> Iterator:  # type: ignore[no-untyped-def]
+    """The app context for one command, with user errors rendered and the store closed after."""
     from marketops.services.context import AppContext
     from marketops.workspace import Workspace
 
-    return AppContext.open(Workspace.load(workspace))
+    with user_errors():
+        ctx = AppContext.open(Workspace.load(workspace))
+        try:
+            yield ctx
+        finally:
+            ctx.close()
 
 
 def _params(values: list[str] | None) -> dict[str, str | None]:
@@ -50,12 +59,8 @@ def preview(
     """Render TEMPLATE for a lead (or with every fallback when no lead is named)."""
     from marketops.messaging import service
 
-    with user_errors():
-        ctx = _ctx(workspace)
-        try:
-            out = service.preview(ctx, template, lead_id=lead, email=email, params=_params(param))
-        finally:
-            ctx.close()
+    with _opened(workspace) as ctx:
+        out = service.preview(ctx, template, lead_id=lead, email=email, params=_params(param))
     if as_json:
         emit_json({"subject": out.subject, "text": out.text, "html": out.html})
         return
@@ -81,24 +86,20 @@ def send_test(
     """Send a [TEST] copy of TEMPLATE through the outbox (no consent, quiet-hour or cap checks)."""
     from marketops.messaging import service
 
-    with user_errors():
-        ctx = _ctx(workspace)
-        try:
-            now = datetime.now(UTC)
-            delivery_id = service.send_test(
-                ctx, template, to=to, now=now, lead_id=lead, params=_params(param)
-            )
-            console.print(f"queued as outbox delivery {delivery_id}")
-            if deliver:
-                from marketops.notify.jobs import deliver_outbox
-                from marketops.notify.outbox import get_delivery
+    with _opened(workspace) as ctx:
+        now = datetime.now(UTC)
+        delivery_id = service.send_test(
+            ctx, template, to=to, now=now, lead_id=lead, params=_params(param)
+        )
+        console.print(f"queued as outbox delivery {delivery_id}")
+        if deliver:
+            from marketops.notify.jobs import deliver_outbox
+            from marketops.notify.outbox import get_delivery
 
-                deliver_outbox(ctx, now)
-                with ctx.engine.connect() as conn:
-                    row = get_delivery(conn, delivery_id)
-                console.print(f"status: {row['status']}" + _error(row))
-        finally:
-            ctx.close()
+            deliver_outbox(ctx, now)
+            with ctx.engine.connect() as conn:
+                row = get_delivery(conn, delivery_id)
+            console.print(f"status: {row['status']}" + _error(row))
 
 
 def _error(row: dict) -> str:
@@ -115,12 +116,8 @@ def sends(
     """Send decisions, newest first: queued, skipped (with why) and deferred (until when)."""
     from marketops.messaging import service
 
-    with user_errors():
-        ctx = _ctx(workspace)
-        try:
-            rows = service.sends(ctx, lead_id=lead, limit=limit)
-        finally:
-            ctx.close()
+    with _opened(workspace) as ctx:
+        rows = service.sends(ctx, lead_id=lead, limit=limit)
     if as_json:
         emit_json(rows)
         return
