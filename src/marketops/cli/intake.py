@@ -618,6 +618,13 @@ def _render_metrics(m: dict[str, Any]) -> None:
     t, s, e = m["template_reuse"], m["self_serve"], m["experiments"]
     console.print(f"template reuse: {t['used_template']}/{t['eligible']} = {_fmt(t['rate'])}")
     console.print(f"self-serve share: {s['self_serve']}/{s['requests']} = {_fmt(s['share'])}")
+    j = m.get("journey_templates") or {}
+    if j.get("journeys"):
+        used = ", ".join(f"{k} {v}" for k, v in j["by_template"].items() if v) or "none"
+        console.print(
+            f"journey template reuse: {j['from_template']}/{j['journeys']} = {_fmt(j['rate'])}"
+            f" ({used})"
+        )
     console.print(
         f"experiments: {e['concluded']} concluded, {e['meeting_power']} met power; "
         f"per month {e['per_month_meeting_power']}; cost per experiment "

@@ -205,6 +205,7 @@ class MopsMetrics:
     template_reuse: dict[str, Any]
     self_serve: dict[str, Any]
     experiments: dict[str, Any] = field(default_factory=dict)
+    journey_templates: dict[str, Any] = field(default_factory=dict)  # journeys copied from each
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -219,6 +220,7 @@ class MopsMetrics:
             "template_reuse": self.template_reuse,
             "self_serve": self.self_serve,
             "experiments": self.experiments,
+            "journey_templates": self.journey_templates,
         }
 
 
@@ -230,6 +232,7 @@ def mops_metrics(
     goals_for: Callable[[str], Sequence[SlaGoal]],
     aging_days: int = 14,
     experiments: Mapping[str, Any] | None = None,
+    journey_templates: Mapping[str, Any] | None = None,
 ) -> MopsMetrics:
     """All the request metrics for one period, in one pass per metric."""
     return MopsMetrics(
@@ -240,4 +243,5 @@ def mops_metrics(
         template_reuse=template_reuse_rate(records, period.since, period.until),
         self_serve=self_serve_share(records, period.since, period.until),
         experiments=dict(experiments or {}),
+        journey_templates=dict(journey_templates or {}),
     )

@@ -449,4 +449,12 @@ def intake_metrics(
         goals_for=setup.goals_for,
         aging_days=setup.catalog.metrics.aging_days,
         experiments=_experiment_kpis(ctx, since, until, shared_experiment_cost),
+        journey_templates=_journey_template_reuse(ctx),
     )
+
+
+def _journey_template_reuse(ctx: Any) -> dict[str, Any]:
+    """How many workspace journeys were copied from each built-in template."""
+    from marketops.journeys.templates import reuse
+
+    return reuse(ctx.workspace.root)
