@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -32,17 +33,22 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _with_ctx(workspace: Path | None, fn: Callable[[Any], Any]) -> Any:
+    """Open the store, run `fn(ctx)`, close it; user errors become a message and exit code 1."""
+    with user_errors():
+        ctx = _ctx(workspace)
+        try:
+            return fn(ctx)
+        finally:
+            ctx.close()
+
+
 @segment_app.command("list")
 def list_cmd(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
     """Every segment and list with its stored member count."""
     from marketops.segments.service import list_segments
 
-    with user_errors():
-        ctx = _ctx(workspace)
-        try:
-            rows = list_segments(ctx)
-        finally:
-            ctx.close()
+    rows = _with_ctx(workspace, lambda ctx: list_segments(ctx))
     if as_json:
         emit_json(rows)
         return
@@ -78,26 +84,23 @@ def preview_cmd(
     from marketops.errors import MarketopsError, Problem
     from marketops.segments import service
 
-    with user_errors():
-        ctx = _ctx(workspace)
-        try:
-            if file is not None:
-                from marketops.workspace.yamlfile import read_yaml
+    def run(ctx: Any) -> dict[str, Any]:
+        if file is not None:
+            from marketops.workspace.yamlfile import read_yaml
 
-                data, node = read_yaml(file)
-                if name and isinstance(data, dict):
-                    data = {"name": name, **data}
-                definition = service.parse_definition(data, str(file), service.config(ctx), node)
-            elif name:
-                definition = service.find(ctx, name)
-            else:
-                raise MarketopsError(
-                    "what to preview?",
-                    [Problem("NAME", "missing", "give a segment name or --file")],
-                )
-            out = service.preview(ctx, definition, _now(), sample)
-        finally:
-            ctx.close()
+            data, node = read_yaml(file)
+            if name and isinstance(data, dict):
+                data = {"name": name, **data}
+            definition = service.parse_definition(data, str(file), service.config(ctx), node)
+        elif name:
+            definition = service.find(ctx, name)
+        else:
+            raise MarketopsError(
+                "what to preview?", [Problem("NAME", "missing", "give a segment name or --file")]
+            )
+        return service.preview(ctx, definition, _now(), sample)
+
+    out = _with_ctx(workspace, run)
     if as_json:
         emit_json(out)
         return
@@ -125,16 +128,15 @@ def show_cmd(
     """A segment's definition and stored member count (and its SQL)."""
     from marketops.segments import service
 
-    with user_errors():
-        ctx = _ctx(workspace)
-        try:
-            out = service.show(ctx, name)
-            if sql and out["kind"] == "segment":
-                from marketops.segments.sql import to_sql
+    def run(ctx: Any) -> dict[str, Any]:
+        out = service.show(ctx, name)
+        if sql and out["kind"] == "segment":
+            from marketops.segments.sql import to_sql
 
-                out["sql"] = to_sql(service.find(ctx, name), _now())
-        finally:
-            ctx.close()
+            out["sql"] = to_sql(service.find(ctx, name), _now())
+        return out
+
+    out = _with_ctx(workspace, run)
     if as_json:
         emit_json(out)
         return
@@ -154,12 +156,9 @@ def members_cmd(
     """Stored members of a segment or list (lead id, since, source), paged by lead id."""
     from marketops.segments import service
 
-    with user_errors():
-        ctx = _ctx(workspace)
-        try:
-            page = service.members_page(ctx, name, after=after, limit=limit)
-        finally:
-            ctx.close()
+    page = _with_ctx(
+        workspace, lambda ctx: service.members_page(ctx, name, after=after, limit=limit)
+    )
     if as_json:
         emit_json(page)
         return
@@ -179,12 +178,7 @@ def refresh_cmd(workspace: WorkspaceOpt = None) -> None:
     """Bring membership up to date incrementally (what the worker job does every 30 s)."""
     from marketops.segments.service import refresh
 
-    with user_errors():
-        ctx = _ctx(workspace)
-        try:
-            n = refresh(ctx, _now())
-        finally:
-            ctx.close()
+    n = _with_ctx(workspace, lambda ctx: refresh(ctx, _now()))
     console.print(f"{n:,} membership change(s)")
 
 
@@ -197,12 +191,7 @@ def recompute_cmd(
     """Re-evaluate segments over the whole store on DuckDB and write the differences."""
     from marketops.segments.service import recompute
 
-    with user_errors():
-        ctx = _ctx(workspace)
-        try:
-            out = recompute(ctx, _now(), names or None)
-        finally:
-            ctx.close()
+    out = _with_ctx(workspace, lambda ctx: recompute(ctx, _now(), names or None))
     if as_json:
         emit_json(out)
         return
@@ -226,12 +215,7 @@ def import_cmd(
     are reported with their row number and kept (retried on every refresh)."""
     from marketops.segments.imports import import_list
 
-    with user_errors():
-        ctx = _ctx(workspace)
-        try:
-            out = import_list(ctx, list_name, file, _now())
-        finally:
-            ctx.close()
+    out = _with_ctx(workspace, lambda ctx: import_list(ctx, list_name, file, _now()))
     if as_json:
         emit_json(out)
         return
@@ -257,13 +241,13 @@ def pending_cmd(
     """Imported rows that matched no lead yet (kept, retried on every refresh)."""
     from marketops.segments.imports import pending, replay_pending
 
-    with user_errors():
-        ctx = _ctx(workspace)
-        try:
-            matched = replay_pending(ctx, _now(), list_name) if replay else None
-            rows = pending(ctx, list_name)
-        finally:
-            ctx.close()
+    matched, rows = _with_ctx(
+        workspace,
+        lambda ctx: (
+            replay_pending(ctx, _now(), list_name) if replay else None,
+            pending(ctx, list_name),
+        ),
+    )
     if as_json:
         emit_json({"matched": matched, "pending": rows})
         return

@@ -58,11 +58,19 @@ def find(ctx: Any, name: str) -> SegmentDef | ListDef:
 
 
 def find_list(ctx: Any, name: str) -> ListDef:
-    found = find(ctx, name)
-    if not isinstance(found, ListDef):
+    return _of_kind(find(ctx, name), ListDef, "a dynamic segment: its rule decides who is in it")
+
+
+def _dynamic(ctx: Any, name: str) -> SegmentDef:
+    return _of_kind(find(ctx, name), SegmentDef, "a static list: it has no rule to evaluate")
+
+
+def _of_kind(found: Any, kind: type, why: str) -> Any:
+    if not isinstance(found, kind):
+        wanted = "list" if kind is ListDef else "dynamic segment"
         raise MarketopsError(
-            f"{name!r} is a dynamic segment, not a list",
-            [Problem(name, "members of a dynamic segment follow its rule", "use a list name")],
+            f"{found.name!r} is {why.split(':')[0]}",
+            [Problem(found.name, why, f"use a {wanted}'s name")],
         )
     return found
 
@@ -154,16 +162,6 @@ def _changed_after(conn: Any, marks: dict[str, Any]) -> set[str]:
         after = datetime.fromisoformat(marks["lead_ts"])
         out.update(conn.execute(select(leads.c.id).where(leads.c.updated_at > after)).scalars())
     return out
-
-
-def _dynamic(ctx: Any, name: str) -> SegmentDef:
-    found = find(ctx, name)
-    if not isinstance(found, SegmentDef):
-        raise MarketopsError(
-            f"{name!r} is a static list",
-            [Problem(name, "lists have no rule to evaluate", "use a dynamic segment's name")],
-        )
-    return found
 
 
 def parse_definition(data: Any, where: str, cfg: SegmentsConfig, node: Any = None) -> SegmentDef:
