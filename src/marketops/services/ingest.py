@@ -23,8 +23,10 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from marketops.errors import MarketopsError, Problem
-from marketops.pipeline.records import Issue
-from marketops.pipeline.runner import CompiledConfig, Outcome, Prepared, prepare
+from marketops.pipeline.runner import CompiledConfig, Outcome, Prepared
+from marketops.services import batch_worker
+from marketops.services.batch_commit import Tally, commit_chunk
+from marketops.services.batch_worker import BAD_LINE, Setup, prepare_row
 from marketops.services.capture import Batch, capture
 from marketops.services.context import AppContext
 from marketops.store.schema import ingest_runs
@@ -36,6 +38,21 @@ FORMATS = {
     ".json": "jsonl",
     ".parquet": "parquet",
 }
+
+
+def tally_of(outcomes: list[Outcome]) -> list[Tally]:
+    """What the summary counts of each decided record."""
+    tally: list[Tally] = []
+    for o in outcomes:
+        if o.status == "quarantined":
+            reasons = [f"{i.field}: {i.rule}" for i in o.issues if i.severity == "error"]
+            tally.append(("quarantined", False, None, False, reasons))
+            continue
+        a = o.assignment
+        routed = (a.queue or f"owner:{a.owner}") if a is not None else None
+        moved = o.stage == "MQL" and any(k == "stage" for k, _, _ in o.events)
+        tally.append((o.status, o.suppressed, routed, moved, []))
+    return tally
 
 
 @dataclass
@@ -52,23 +69,24 @@ class IngestStats:
     already_done: bool = False
 
     def add(self, outcomes: list[Outcome]) -> None:
-        for o in outcomes:
+        self.add_tally(tally_of(outcomes))
+
+    def add_tally(self, tally: list[Tally]) -> None:
+        for status, suppressed, routed, moved, reasons in tally:
             self.rows += 1
-            if o.status == "quarantined":
+            if status == "quarantined":
                 self.quarantined += 1
-                for i in o.issues:
-                    if i.severity == "error":
-                        self.quarantine_reasons[f"{i.field}: {i.rule}"] += 1
+                self.quarantine_reasons.update(reasons)
                 continue
-            if o.status == "accepted":
+            if status == "accepted":
                 self.accepted += 1
             else:
                 self.updated += 1
-            if o.suppressed:
+            if suppressed:
                 self.suppressed += 1
-            if o.assignment is not None:
-                self.routed[o.assignment.queue or f"owner:{o.assignment.owner}"] += 1
-            if o.stage == "MQL" and any(k == "stage" for k, _, _ in o.events):
+            if routed is not None:
+                self.routed[routed] += 1
+            if moved:
                 self.mql += 1
 
     def as_dict(self) -> dict[str, Any]:
@@ -123,9 +141,6 @@ def file_format(path: Path) -> str:
     return fmt
 
 
-BAD_LINE = "_unparsable"
-
-
 def read_rows(path: Path) -> Iterator[dict[str, Any]]:
     """Rows as dicts, in file order. A JSON line that does not parse yields a marker row."""
     fmt = file_format(path)
@@ -155,11 +170,7 @@ def read_rows(path: Path) -> Iterator[dict[str, Any]]:
             yield from rb.to_pylist()
 
 
-def _prepare(raw: dict[str, Any], cfg: CompiledConfig, now: datetime) -> Prepared:
-    if BAD_LINE in raw:
-        issue = Issue("(line)", "json", raw[BAD_LINE][:200], raw["_reason"])
-        return Prepared(raw, [issue], None)
-    return prepare(raw, cfg, now)
+_prepare = prepare_row
 
 
 Chunk = list[tuple[int, dict[str, Any]]]
@@ -225,6 +236,51 @@ def _prepared(
             yield c, tt, fut.result()
 
 
+def _identity_realtime(ctx: AppContext) -> bool:
+    """Real-time identity linking reads every decided lead: it keeps the one-process path."""
+    from marketops.identity.service import config
+
+    return bool(config(ctx).realtime)
+
+
+def _setup(ctx: AppContext, suppression: Any, source: str, ref_prefix: str) -> Setup:
+    from marketops.store.leads_repo import SlotAllocator
+
+    with ctx.engine.connect() as conn:
+        accounts = SlotAllocator(conn).accounts(ctx.config.routing)
+    return Setup(
+        ctx.config,
+        suppression,
+        ctx.enrichers,
+        accounts,
+        ctx.engine.dialect.name,
+        source,
+        ref_prefix,
+    )
+
+
+def _speculated(
+    chunks: Iterator[Chunk], clock: Callable[[], datetime], workers: int, setup: Setup
+) -> Iterator[tuple[Chunk, datetime, tuple[dict[str, Any], list[Any]]]]:
+    """Worker speculations per chunk, in order, up to `workers + 1` chunks ahead of the writer."""
+    with ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=batch_worker.init_worker,
+        initargs=(setup,),
+    ) as pool:
+        pending: deque[tuple[Chunk, datetime, Future[Any]]] = deque()
+        for chunk in chunks:
+            t = clock()
+            pending.append((chunk, t, pool.submit(batch_worker.speculate_in_worker, chunk, t)))
+            if len(pending) > workers:
+                c, tt, fut = pending.popleft()
+                yield c, tt, fut.result()
+        while pending:
+            c, tt, fut = pending.popleft()
+            yield c, tt, fut.result()
+
+
 def ingest_file(
     ctx: AppContext,
     path: Path,
@@ -270,20 +326,39 @@ def ingest_file(
     suppression = ctx.suppression_index(max_age_s=0)
     source = path.name
     chunks = _chunks(read_rows(path), done, batch_size)
-    for chunk, t, prepared in _prepared(ctx, chunks, clock, workers):
-        last = chunk[-1][0]
 
-        def checkpoint(conn: Any, outcomes: list[Outcome], last: int = last) -> None:
-            stats.add(outcomes)
+    def checkpoint_at(last: int) -> Callable[[Any, list[Tally]], None]:
+        def checkpoint(conn: Any, tally: list[Tally]) -> None:
+            stats.add_tally(tally)
             conn.execute(
                 update(ingest_runs)
                 .where(ingest_runs.c.id == run_id)
                 .values(rows_done=last, stats=stats.as_dict())
             )
 
+        return checkpoint
+
+    def committed(write: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         snapshot = IngestStats.from_dict(stats.as_dict())
         try:
-            capture(
+            write(*args, **kwargs)
+        except BaseException:
+            stats.__dict__.update(snapshot.__dict__)  # the transaction rolled back; so do we
+            raise
+
+    if workers >= 2 and not _identity_realtime(ctx):
+        setup = _setup(ctx, suppression, source, digest[:16])
+        for chunk, t, (lookups, speculated) in _speculated(chunks, clock, workers, setup):
+            last = chunk[-1][0]
+            committed(commit_chunk, ctx, setup, chunk, t, lookups, speculated, checkpoint_at(last))
+            if on_progress:
+                on_progress(last, lines)
+    else:
+        for chunk, t, prepared in _prepared(ctx, chunks, clock, workers):
+            last = chunk[-1][0]
+            checkpoint = checkpoint_at(last)
+            committed(
+                capture,
                 ctx,
                 Batch(
                     [r for _, r in chunk],
@@ -294,13 +369,10 @@ def ingest_file(
                 t,
                 suppression=suppression,
                 prepared=prepared,
-                extra_writes=checkpoint,
+                extra_writes=lambda conn, outcomes, cp=checkpoint: cp(conn, tally_of(outcomes)),
             )
-        except BaseException:
-            stats.__dict__.update(snapshot.__dict__)  # the transaction rolled back; so do we
-            raise
-        if on_progress:
-            on_progress(last, lines)
+            if on_progress:
+                on_progress(last, lines)
     with ctx.engine.begin() as conn:
         conn.execute(
             update(ingest_runs)

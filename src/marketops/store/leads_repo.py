@@ -110,6 +110,7 @@ class SlotAllocator:
         self.next: dict[str, int] = {}
         self._load: dict[str, int] | None = None  # open leads per owner, this transaction's view
         self._counted: set[str] = set()
+        self._accounts: Any = None
 
     def __call__(self, queue: str) -> int:
         self._lock(queue)
@@ -157,9 +158,11 @@ class SlotAllocator:
         """The account index (workspace CSV + accounts table), or None when no rule needs it."""
         if not any(r[4] for r in routing.rules):
             return None
-        from marketops.routing.accounts import index_for
+        if self._accounts is None:  # once per transaction, not once per lead
+            from marketops.routing.accounts import index_for
 
-        return index_for(self.conn, routing.accounts_csv)
+            self._accounts = index_for(self.conn, routing.accounts_csv)
+        return self._accounts
 
     def save(self) -> None:
         for queue, pos in self.next.items():
@@ -169,7 +172,7 @@ class SlotAllocator:
                 )
 
 
-def _lead_values(o: Outcome, now: datetime) -> dict[str, Any]:
+def lead_values(o: Outcome, now: datetime) -> dict[str, Any]:
     lead = o.lead
     assert lead is not None and o.score is not None
     values = {c: getattr(lead, c) for c in LEAD_COLUMNS}
@@ -220,7 +223,7 @@ def persist(
             )
             q_outcomes.append(o)
             continue
-        final[o.lead_id] = _lead_values(o, now)
+        final[o.lead_id] = lead_values(o, now)
         lead = o.lead
         acts.append(
             {
@@ -239,14 +242,7 @@ def persist(
     old = [v for k, v in final.items() if k in existing_ids]
     if new:
         bulk_insert(conn, leads, new)
-    if old:
-        cols = [c for c in old[0] if c not in ("id", "created_at")]
-        stmt = (
-            update(leads)
-            .where(leads.c.id == bindparam("_id"))
-            .values({c: bindparam(f"v_{c}") for c in cols})
-        )
-        conn.execute(stmt, [{"_id": v["id"], **{f"v_{c}": v[c] for c in cols}} for v in old])
+    update_leads(conn, old)
     bulk_insert(conn, activities, acts)
     bulk_insert(conn, lead_events, events)
     _restart_timers(conn, outcomes, existing_ids, now)
@@ -263,14 +259,23 @@ def persist(
             o.quarantine_id = qid
 
 
+def update_leads(conn: Connection, old: Sequence[dict[str, Any]]) -> None:
+    """New states of existing leads (values as `lead_values` builds them), one executemany."""
+    if not old:
+        return
+    cols = [c for c in old[0] if c not in ("id", "created_at")]
+    stmt = (
+        update(leads)
+        .where(leads.c.id == bindparam("_id"))
+        .values({c: bindparam(f"v_{c}") for c in cols})
+    )
+    conn.execute(stmt, [{"_id": v["id"], **{f"v_{c}": v[c] for c in cols}} for v in old])
+
+
 def _restart_timers(
     conn: Connection, outcomes: Sequence[Outcome], existing_ids: set[str], now: datetime
 ) -> None:
-    """Stop the SLA clocks of leads that left their stage or changed owner; start the new ones;
-    queue the new owners' notifications (outbox) in the same transaction."""
-    from marketops.store.tables_lifecycle import sla_timers
-
-    moved, reowned, new = set(), set(), []
+    moved, reowned, new, notices = set(), set(), [], []
     for o in outcomes:
         if o.status == "quarantined":
             continue
@@ -281,6 +286,31 @@ def _restart_timers(
                 moved.add(o.lead_id)
             elif "routed" in kinds:
                 reowned.add(o.lead_id)
+        notices.extend(notices_of(o))
+    write_timers(conn, moved, reowned, new, notices, now)
+
+
+def notices_of(o: Outcome) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (o.lead_id, data)  # type: ignore[misc]
+        for kind, _, data in o.events
+        if kind == "routed" and data.get("notify") and data.get("owner")
+    ]
+
+
+def write_timers(
+    conn: Connection,
+    moved: set[str],
+    reowned: set[str],
+    new: Sequence[dict[str, Any]],
+    notices: Sequence[tuple[str, dict[str, Any]]],
+    now: datetime,
+) -> None:
+    """Stop the SLA clocks of leads that left their stage (`moved`) or changed owner
+    (`reowned`); start the `new` ones; queue the new owners' notifications (outbox) in the same
+    transaction."""
+    from marketops.store.tables_lifecycle import sla_timers
+
     for ids, only_owned in ((sorted(moved), False), (sorted(reowned), True)):
         for start in range(0, len(ids), 500):
             cond = sla_timers.c.lead_id.in_(ids[start : start + 500])
@@ -293,13 +323,6 @@ def _restart_timers(
             )
     if new:
         bulk_insert(conn, sla_timers, new)
-    notices = [
-        (o.lead_id, data)
-        for o in outcomes
-        if o.status != "quarantined"
-        for kind, _, data in o.events
-        if kind == "routed" and data.get("notify") and data.get("owner")
-    ]
     if notices:
         from marketops.routing.notices import assignment_notice
 

@@ -1,0 +1,222 @@
+"""Batch ingestion, writer side: one chunk of worker speculations into the store, atomically.
+
+Per record, in file order, inside the chunk's transaction: a speculation (`batch_worker`) is kept
+when its email is new to the store and to the chunk so far, and the account index its routing
+rules saw is the one the store has now; the writer then completes routing (round-robin slot,
+capacity) and starts the SLA clocks. Any other record is decided again from its raw form exactly
+as `decide` does, with the person it updates. The rows go out in the order `persist` writes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
+
+from marketops.lifecycle.sla import plan_timers
+from marketops.pipeline.enrich import enrich
+from marketops.pipeline.records import Assignment, StoredLead
+from marketops.pipeline.runner import Judged, Outcome, conclude, judge, stored
+from marketops.routing.assign import assign, complete
+from marketops.services.batch_worker import Rejected, Setup, Speculated, prepare_row
+from marketops.services.capture import new_lead_id
+from marketops.services.context import AppContext
+from marketops.store import leads_repo
+from marketops.store.bulk import execute_many
+
+# per record for the summary: (status, suppressed, routed to, moved to MQL, quarantine reasons)
+Tally = tuple[str, bool, str | None, bool, list[str]]
+
+
+@dataclass
+class _Writes:
+    new_leads: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # id -> encoded row
+    updated: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> lead_values
+    activities: list[tuple[Any, ...]] = field(default_factory=list)
+    events: list[tuple[Any, ...]] = field(default_factory=list)
+    quarantined: list[tuple[Any, ...]] = field(default_factory=list)
+    timers: list[dict[str, Any]] = field(default_factory=list)
+    moved: set[str] = field(default_factory=set)
+    reowned: set[str] = field(default_factory=set)
+    notices: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+
+def commit_chunk(
+    ctx: AppContext,
+    setup: Setup,
+    chunk: Sequence[tuple[int, Mapping[str, Any]]],
+    now: datetime,
+    lookups: Mapping[str, Any],
+    speculated: Sequence[Speculated | Rejected],
+    extra_writes: Callable[[Connection, list[Tally]], None] | None = None,
+) -> list[Tally]:
+    """Write one chunk; `extra_writes(conn, tally)` (the checkpoint) joins the transaction."""
+    for attempt in range(3):
+        try:
+            with ctx.engine.begin() as conn:
+                tally = _write(conn, setup, chunk, now, lookups, speculated)
+                if extra_writes is not None:
+                    extra_writes(conn, tally)
+            return tally
+        except IntegrityError:
+            # PostgreSQL: a concurrent writer created the same email first; the retry sees it
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _write(
+    conn: Connection,
+    setup: Setup,
+    chunk: Sequence[tuple[int, Mapping[str, Any]]],
+    now: datetime,
+    lookups: Mapping[str, Any],
+    speculated: Sequence[Speculated | Rejected],
+) -> list[Tally]:
+    cfg = setup.cfg
+    existing = leads_repo.load_by_emails(
+        conn, [s.email for s in speculated if isinstance(s, Speculated)]
+    )
+    existing_ids = {s.id for s in existing.values()}
+    slots = leads_repo.SlotAllocator(conn)
+    trusted = slots.accounts(cfg.routing) is setup.accounts
+    known: dict[str, StoredLead | int] = dict(existing)  # int: a speculation kept in this chunk
+    placed: dict[int, tuple[str | None, str | None]] = {}
+    w = _Writes()
+    tally: list[Tally] = []
+    for i, ((n, raw), s) in enumerate(zip(chunk, speculated, strict=True)):
+        if isinstance(s, Rejected):
+            w.quarantined.append(s.row)
+            tally.append(("quarantined", False, None, False, s.reasons))
+            continue
+        prior = known.get(s.email)
+        if prior is None and trusted:
+            a = _keep(w, setup, s, slots, now)
+            placed[i] = (a.queue, a.owner) if a is not None else (None, None)
+            known[s.email] = i
+            tally.append(("accepted", s.blocked, _routed(a), s.stage == "MQL", []))
+            continue
+        if isinstance(prior, int):
+            prior = _rebuild(setup, chunk[prior][1], speculated[prior], placed[prior], now, lookups)
+        p = prepare_row(raw, cfg, now)
+        assert p.lead is not None  # the worker accepted it: prepare is deterministic
+        j = judge(enrich(p.lead, lookups), prior, cfg, setup.suppression, now, new_lead_id)
+        a, data = assign(j.view, cfg, slots, now, j.queue, j.owner) if not j.blocked else (None, {})
+        o = conclude(j, p, cfg, a, data, now)
+        known[s.email] = stored(o, j.activities)
+        _decided(w, setup, o, n, existing_ids, now)
+        moved = o.stage == "MQL" and any(k == "stage" for k, _, _ in o.events)
+        tally.append((o.status, o.suppressed, _routed(o.assignment), moved, []))
+    slots.save()
+    _flush(conn, setup, w, now)
+    return tally
+
+
+def _routed(a: Assignment | None) -> str | None:
+    return (a.queue or f"owner:{a.owner}") if a is not None else None
+
+
+def _keep(w: _Writes, setup: Setup, s: Speculated, slots: Any, now: datetime) -> Assignment | None:
+    """A speculation stands: complete its routing, append its rows."""
+    cfg, enc = setup.cfg, setup.encoders
+    a: Assignment | None = None
+    data: dict[str, Any] = {}
+    if s.matched is not None:
+        m = s.matched
+        matched = Assignment(m.queue, m.owner, m.rule, list(m.evaluated))
+        a, data = complete(matched, list(s.reasons), cfg, slots, now, None, None)
+    queue, owner = (a.queue, a.owner) if a is not None else (None, None)
+    w.new_leads[s.lead_id] = (*s.lead_head, queue, owner)
+    w.activities.append(s.activity)
+    w.events.extend(s.events)
+    if a is not None:
+        w.events.append(enc.event((s.lead_id, now, "routed", a.rule, data)))
+        if data.get("notify") and data.get("owner"):
+            w.notices.append((s.lead_id, data))
+    w.timers.extend(
+        plan_timers(
+            cfg.lifecycle,
+            cfg.routing.config,
+            cfg.routing.calendars,
+            lead_id=s.lead_id,
+            stage=s.stage,
+            prev_stage=None,
+            owner=owner,
+            prev_owner=None,
+            queue=queue,
+            actor_kind="rule",
+            now=now,
+        )
+    )
+    return a
+
+
+def _rebuild(
+    setup: Setup,
+    raw: Mapping[str, Any],
+    s: Speculated | Rejected,
+    place: tuple[str | None, str | None],
+    now: datetime,
+    lookups: Mapping[str, Any],
+) -> StoredLead:
+    """The person a kept speculation created, as a later record of the same chunk sees it."""
+    assert isinstance(s, Speculated)
+    p = prepare_row(raw, setup.cfg, now)
+    assert p.lead is not None
+    j: Judged = judge(
+        enrich(p.lead, lookups), None, setup.cfg, setup.suppression, now, lambda: s.lead_id
+    )
+    r = j.result
+    return StoredLead(
+        s.lead_id,
+        j.lead,
+        j.stage,
+        r.fit,
+        r.engagement,
+        r.total,
+        *place,
+        j.blocked,
+        j.activities,
+        now,
+    )
+
+
+def _decided(
+    w: _Writes, setup: Setup, o: Outcome, n: int, existing_ids: set[str], now: datetime
+) -> None:
+    """A record decided here: the rows `persist` would write for it."""
+    enc = setup.encoders
+    assert o.lead_id is not None and o.lead is not None
+    values = leads_repo.lead_values(o, now)
+    if o.lead_id in existing_ids:
+        w.updated[o.lead_id] = values
+    else:  # new, or created earlier in this chunk: the last state is what gets inserted
+        w.new_leads[o.lead_id] = enc.lead(tuple(values[c] for c in enc.lead.cols))
+    lead = o.lead
+    details = {"source": setup.source, "row": n, "message": lead.message}
+    ref = f"{setup.ref_prefix}:{n}"
+    w.activities.append(enc.activity((o.lead_id, lead.activity, lead.occurred_at, ref, details)))
+    w.events.extend(enc.event((o.lead_id, now, k, actor, d)) for k, actor, d in o.events)
+    w.timers.extend(o.timers)
+    if o.lead_id in existing_ids:
+        kinds = {k for k, _, _ in o.events}
+        if "stage" in kinds:
+            w.moved.add(o.lead_id)
+        elif "routed" in kinds:
+            w.reowned.add(o.lead_id)
+    w.notices.extend(leads_repo.notices_of(o))
+
+
+def _flush(conn: Connection, setup: Setup, w: _Writes, now: datetime) -> None:
+    """In `persist`'s order: leads (inserts, then updates), activities, events, timers, quarantine."""
+    enc = setup.encoders
+    execute_many(conn, enc.lead.sql, list(w.new_leads.values()))
+    leads_repo.update_leads(conn, list(w.updated.values()))
+    execute_many(conn, enc.activity.sql, w.activities)
+    execute_many(conn, enc.event.sql, w.events)
+    leads_repo.write_timers(conn, w.moved, w.reowned, w.timers, w.notices, now)
+    execute_many(conn, enc.quarantine.sql, w.quarantined)

@@ -1,0 +1,190 @@
+"""Batch ingestion, worker side: everything about a chunk that does not need the store's state.
+
+A worker process validates and normalizes a chunk, asks the enrichers once for its domains, and
+decides each lead *as if it were new* (enrich → suppress → score → lifecycle → which routing
+rule matches), then encodes its rows for the store. The single writer (`batch_commit`) keeps a
+speculation only when the email is indeed new; for anything else it decides the record again from
+its raw form, so the result is the one `decide` would give, record for record.
+
+The setup (compiled config, suppression list, enrichers, account index) is handed to the workers
+when they are forked, not pickled per chunk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from marketops.pipeline.enrich import Enricher, company_domains, enrich
+from marketops.pipeline.records import Assignment, Issue
+from marketops.pipeline.route import route
+from marketops.pipeline.runner import CompiledConfig, Prepared, judge, prepare
+from marketops.pipeline.suppress import SuppressionIndex
+from marketops.services.capture import new_lead_id
+from marketops.store.bulk import RowEncoder
+from marketops.store.leads_repo import LEAD_COLUMNS
+from marketops.store.schema import activities, lead_events, leads, quarantine
+
+BAD_LINE = "_unparsable"
+
+# `leads` columns in insert order; the writer appends queue and owner (routing's answer)
+LEAD_HEAD = (
+    *LEAD_COLUMNS,
+    "id",
+    "lifecycle_stage",
+    "fit_score",
+    "engagement_score",
+    "total_score",
+    "suppressed",
+    "flags",
+    "warnings",
+    "attributes",
+    "consent",
+    "created_at",
+    "updated_at",
+)
+LEAD_INSERT = (*LEAD_HEAD, "queue", "owner")
+ACTIVITY_INSERT = ("lead_id", "type", "occurred_at", "source_ref", "details")
+EVENT_INSERT = ("lead_id", "at", "kind", "actor", "data")
+QUARANTINE_INSERT = (
+    "source",
+    "source_ref",
+    "row_number",
+    "payload",
+    "errors",
+    "status",
+    "created_at",
+)
+
+
+def prepare_row(raw: Mapping[str, Any], cfg: CompiledConfig, now: datetime) -> Prepared:
+    """`prepare`, plus the marker row `read_rows` yields for a line that is not JSON."""
+    if BAD_LINE in raw:
+        issue = Issue("(line)", "json", raw[BAD_LINE][:200], raw["_reason"])
+        return Prepared(raw, [issue], None)
+    return prepare(raw, cfg, now)
+
+
+class Encoders:
+    """The row encoders of the tables a chunk writes, for one dialect."""
+
+    def __init__(self, dialect: str):
+        self.lead = RowEncoder(leads, LEAD_INSERT, dialect)
+        self.activity = RowEncoder(activities, ACTIVITY_INSERT, dialect)
+        self.event = RowEncoder(lead_events, EVENT_INSERT, dialect)
+        self.quarantine = RowEncoder(quarantine, QUARANTINE_INSERT, dialect)
+
+
+@dataclass
+class Setup:
+    """What every chunk of one file needs; built by the writer before the workers fork."""
+
+    cfg: CompiledConfig
+    suppression: SuppressionIndex
+    enrichers: Sequence[Enricher]
+    accounts: Any  # the account index routing rules saw (None when no rule needs one)
+    dialect: str
+    source: str  # the file's name
+    ref_prefix: str  # the file's fingerprint prefix: activity refs are "prefix:row"
+
+    def __post_init__(self) -> None:
+        self.encoders = Encoders(self.dialect)
+
+
+@dataclass(slots=True)
+class Speculated:
+    """One new lead, decided and encoded; the writer adds queue/owner and the routed event."""
+
+    email: str
+    lead_id: str
+    stage: str
+    blocked: bool
+    lead_head: tuple[Any, ...]  # encoded LEAD_HEAD values
+    activity: tuple[Any, ...]
+    events: list[tuple[Any, ...]]
+    matched: Assignment | None  # the routing rule that matched (None: none, or blocked)
+    reasons: list[str]
+
+
+@dataclass(slots=True)
+class Rejected:
+    """A quarantined record, encoded, with its error reasons for the summary."""
+
+    row: tuple[Any, ...]
+    reasons: list[str]
+
+
+def lookups_of(enrichers: Sequence[Enricher], prepared: Sequence[Prepared]) -> dict[str, Any]:
+    """Each enricher asked once for all business domains of the chunk (as `capture` does)."""
+    if not enrichers:
+        return {}
+    domains = company_domains(p.lead for p in prepared if p.lead is not None)
+    return {e.name: e.lookup(domains) for e in enrichers} if domains else {}
+
+
+def speculate(
+    setup: Setup, chunk: Sequence[tuple[int, Mapping[str, Any]]], now: datetime
+) -> tuple[dict[str, Any], list[Speculated | Rejected]]:
+    """The chunk's enricher answers and, per record, its speculation or its rejection."""
+    cfg, enc = setup.cfg, setup.encoders
+    prepared = [prepare_row(raw, cfg, now) for _, raw in chunk]
+    lookups = lookups_of(setup.enrichers, prepared)
+    out: list[Speculated | Rejected] = []
+    for (n, _), p in zip(chunk, prepared, strict=True):
+        ref = f"{setup.ref_prefix}:{n}"
+        if p.lead is None:
+            row = (
+                setup.source,
+                ref,
+                n,
+                dict(p.raw),
+                [i.as_dict() for i in p.issues],
+                "open",
+                now,
+            )
+            reasons = [f"{i.field}: {i.rule}" for i in p.issues if i.severity == "error"]
+            out.append(Rejected(enc.quarantine(row), reasons))
+            continue
+        j = judge(enrich(p.lead, lookups), None, cfg, setup.suppression, now, new_lead_id)
+        matched, why = None, []
+        if not j.blocked:
+            matched = route(j.view, cfg.routing, setup.accounts, why)
+        lead, s = j.lead, j.result
+        head = [getattr(lead, c) for c in LEAD_COLUMNS]
+        head += [j.lead_id, j.stage, s.fit, s.engagement, s.total, j.blocked]
+        head += [lead.flags, lead.warnings, lead.attributes, lead.consent, now, now]
+        details = {"source": setup.source, "row": n, "message": lead.message}
+        act = (j.lead_id, lead.activity, lead.occurred_at, ref, details)
+        events = [enc.event((j.lead_id, now, k, actor, data)) for k, actor, data in j.events]
+        out.append(
+            Speculated(
+                lead.email,
+                j.lead_id,
+                j.stage,
+                j.blocked,
+                enc.lead((*head, None, None))[:-2],
+                enc.activity(act),
+                events,
+                matched,
+                why,
+            )
+        )
+    return lookups, out
+
+
+_SETUP: Setup | None = None
+
+
+def init_worker(setup: Setup) -> None:
+    """Pool initializer (fork): keep the file's setup for every chunk."""
+    global _SETUP
+    _SETUP = setup
+
+
+def speculate_in_worker(
+    chunk: Sequence[tuple[int, Mapping[str, Any]]], now: datetime
+) -> tuple[dict[str, Any], list[Speculated | Rejected]]:
+    assert _SETUP is not None
+    return speculate(_SETUP, chunk, now)
