@@ -83,6 +83,21 @@ class Training(_Model):
     seed: int = 42
 
 
+class Engine(_Model):
+    """Where Splink trains and predicts: DuckDB in this process (default) or Spark.
+
+    DuckDB spills to `temp_directory` (default: a temporary directory removed after the run)
+    beyond `memory_limit`; Spark runs on `spark_master` (`local[*]`: this machine's cores)."""
+
+    name: Literal["duckdb", "spark"] = "duckdb"
+    threads: int | None = Field(None, ge=1)  # DuckDB threads; default: every core
+    memory_limit: str | None = "1GB"  # DuckDB's memory_limit setting, e.g. "512MB", "4GB"
+    temp_directory: str | None = None
+    predict_chunks: int = Field(1, ge=1)  # Splink scores the blocked pairs in N slices: less memory
+    spark_master: str = "local[*]"
+    spark_shuffle_partitions: int = Field(8, ge=1)
+
+
 def _default_comparisons() -> list[ComparisonSpec]:
     return [
         ComparisonSpec(column="first_name", kind="name", thresholds=[0.92, 0.8]),
@@ -114,6 +129,7 @@ class IdentityConfig(_Model):
     blocking_rules: list[list[str]] = Field(default_factory=_default_blocking)
     comparisons: list[ComparisonSpec] = Field(default_factory=_default_comparisons)
     training: Training = Field(default_factory=Training)
+    engine: Engine = Field(default_factory=Engine)
     survivorship: Survivorship = Field(default_factory=Survivorship)
     max_candidates: int = Field(200, ge=1)  # real time: most records scored per new lead
 

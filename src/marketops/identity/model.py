@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from rapidfuzz.distance import JaroWinkler
 
@@ -39,30 +39,44 @@ def levels_of(spec: ComparisonSpec) -> list[Level]:
     return out
 
 
-def _sql(level: Level) -> str:
+Dialect = Literal["duckdb", "spark"]
+
+
+def level_sql(level: Level, dialect: Dialect = "duckdb") -> str:
+    """A level's condition over `<col>_l` / `<col>_r`, in DuckDB's or Spark's SQL (Splink
+    registers Spark's `jaro_winkler` from its similarity jar)."""
     kind, col, t = level
+    left, right = f"`{col}_l`", f"`{col}_r`"
+    if dialect == "duckdb":
+        left, right = f'"{col}_l"', f'"{col}_r"'
     if kind == "exact":
-        return f'"{col}_l" = "{col}_r"'
+        return f"{left} = {right}"
     if kind == "nickname":
-        return f'len(list_intersect("{col}_l", "{col}_r")) > 0'
+        if dialect == "spark":
+            return f"size(array_intersect({left}, {right})) > 0"
+        return f"len(list_intersect({left}, {right})) > 0"
     if kind == "jw":
-        return f'jaro_winkler_similarity("{col}_l", "{col}_r") >= {t}'
+        fn = "jaro_winkler" if dialect == "spark" else "jaro_winkler_similarity"
+        return f"{fn}({left}, {right}) >= {t}"
     return "ELSE"
 
 
-def splink_comparison(spec: ComparisonSpec) -> dict[str, Any]:
-    """The comparison as a Splink settings dict (DuckDB SQL)."""
+def splink_comparison(spec: ComparisonSpec, dialect: Dialect = "duckdb") -> dict[str, Any]:
+    """The comparison as a Splink settings dict (SQL of the Splink backend that runs it)."""
     c = spec.column
+    q = "`" if dialect == "spark" else '"'
     levels: list[dict[str, Any]] = [
         {
-            "sql_condition": f'"{c}_l" IS NULL OR "{c}_r" IS NULL',
+            "sql_condition": f"{q}{c}_l{q} IS NULL OR {q}{c}_r{q} IS NULL",
             "label_for_charts": "null",
             "is_null_level": True,
         }
     ]
     for lv in levels_of(spec):
         label = lv[0] if lv[0] != "jw" else f"jaro_winkler >= {lv[2]}"
-        levels.append({"sql_condition": _sql(lv), "label_for_charts": f"{lv[1]} {label}"})
+        levels.append(
+            {"sql_condition": level_sql(lv, dialect), "label_for_charts": f"{lv[1]} {label}"}
+        )
     return {"output_column_name": c, "comparison_levels": levels}
 
 
