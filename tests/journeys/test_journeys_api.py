@@ -33,7 +33,8 @@ def test_journey_routes(workspace_dir, backend_url, monkeypatch) -> None:
         with server.client(keys["read"]) as read:
             listed = read.get("/v1/journeys").json()
             assert [(j["name"], j["status"], j["version"]) for j in listed] == [
-                ("signup", "active", 1)
+                ("signup", "active", 1),
+                ("welcome", "draft", None),  # the example workspace's, never published
             ]
             assert read.get("/v1/journeys/signup").json()["versions"][0]["version"] == 1
             r = read.post("/v1/journeys/signup/events", json={"lead_id": lid, "event": "signup"})

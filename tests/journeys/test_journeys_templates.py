@@ -41,6 +41,8 @@ def test_parameters_keep_their_types_and_bad_ones_are_refused(workspace_dir) -> 
 
 def test_reuse_counted_for_mops_metrics(ctx) -> None:
     root = ctx.workspace.root
+    assert reuse(root)["by_template"]["welcome"] == 1  # the example workspace's welcome journey
+    (root / "journeys" / "welcome.yml").unlink()
     new(root, "a", "nurture", {})
     new(root, "b", "nurture", {"gap": "1w"})
     new(root, "c", "welcome", {})
