@@ -45,31 +45,15 @@ def event_seen(
     conn: Connection, lead_id: str, journey: str, name: str, since: datetime, now: datetime
 ) -> bool:
     """Did `name` happen to the lead in [since, now]: an activity, an API event, a track event."""
-    hit = conn.execute(
-        select(activities.c.id)
-        .where(
-            activities.c.lead_id == lead_id,
-            activities.c.type == name,
-            activities.c.occurred_at >= since,
-            activities.c.occurred_at <= now,
-        )
-        .limit(1)
-    ).scalar()
-    if hit is not None:
-        return True
-    hit = conn.execute(
-        select(journey_events.c.id)
-        .where(
-            journey_events.c.lead_id == lead_id,
-            journey_events.c.journey == journey,
-            journey_events.c.name == name,
-            journey_events.c.at >= since,
-            journey_events.c.at <= now,
-        )
-        .limit(1)
-    ).scalar()
-    if hit is not None:
-        return True
+    a, j = activities.c, journey_events.c
+    for stmt in (
+        select(a.id).where(a.lead_id == lead_id, a.type == name, a.occurred_at.between(since, now)),
+        select(j.id).where(
+            j.lead_id == lead_id, j.journey == journey, j.name == name, j.at.between(since, now)
+        ),
+    ):
+        if conn.execute(stmt.limit(1)).scalar() is not None:
+            return True
     ids = select(event_identities.c.value, event_identities.c.kind).where(
         event_identities.c.lead_id == lead_id
     )

@@ -74,7 +74,12 @@ journey_enrolments = Table(
     Column("goal", String(200)),
     Column("updated_at", TS, nullable=False),
 )
-Index("ix_journey_enrolments_due", journey_enrolments.c.status, journey_enrolments.c.due_at)
+Index(
+    "ix_journey_enrolments_due",
+    journey_enrolments.c.status,
+    journey_enrolments.c.due_at,
+    journey_enrolments.c.id,  # the claim orders by (due_at, id): no sort on PostgreSQL
+)
 Index("ix_journey_enrolments_journey", journey_enrolments.c.journey, journey_enrolments.c.status)
 
 journey_step_runs = Table(

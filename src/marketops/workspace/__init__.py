@@ -98,24 +98,20 @@ def validate_workspace(root: str | Path) -> list[Problem]:
     for spec in registered().values():
         if is_glob(spec.filename):  # a folder of files: each checked on its own
             for path in sorted(root.glob(spec.filename)):
-                try:
-                    model = load_model(path, spec.model)
-                except WorkspaceError as exc:
-                    problems.extend(exc.problems)
-                    continue
-                if spec.check:
-                    problems.extend(spec.check(path, model))
+                problems.extend(_check_file(spec, path, path))
             continue
         path = root / spec.filename
         if not path.exists():
             if spec.required:
                 problems.append(Problem(str(path), "file not found", "create it (see docs)"))
             continue
-        try:
-            model = load_model(path, spec.model)
-        except WorkspaceError as exc:
-            problems.extend(exc.problems)
-            continue
-        if spec.check:
-            problems.extend(spec.check(root, model))
+        problems.extend(_check_file(spec, path, root))
     return problems
+
+
+def _check_file(spec: Any, path: Path, check_arg: Path) -> list[Problem]:
+    try:
+        model = load_model(path, spec.model)
+    except WorkspaceError as exc:
+        return list(exc.problems)
+    return list(spec.check(check_arg, model)) if spec.check else []

@@ -50,7 +50,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("entry_key", name=op.f("uq_journey_enrolments_entry_key")),
     )
     with op.batch_alter_table("journey_enrolments", schema=None) as batch_op:
-        batch_op.create_index("ix_journey_enrolments_due", ["status", "due_at"], unique=False)
+        batch_op.create_index("ix_journey_enrolments_due", ["status", "due_at", "id"], unique=False)
         batch_op.create_index("ix_journey_enrolments_journey", ["journey", "status"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_journey_enrolments_lead_id"), ["lead_id"], unique=False
