@@ -113,8 +113,14 @@ def test_pause_resume_stop(ctx) -> None:
     assert out["ended"] == 1
     e = enrolment(ctx, "wb", b)
     assert (e["status"], e["exit_reason"]) == ("stopped", "journey stopped: campaign cancelled")
+    # restarting a stopped journey does not enter the people who triggered it meanwhile
+    record_activity(ctx, b, "meeting", actor="x", now=clock())
+    lead(ctx, "r@v.example", clock(), activity="webinar")  # the trigger, while stopped
+    assert service.resume(ctx, "wb", now=clock())["status"] == "active"
+    drain(ctx, clock)
+    assert service.status(ctx, "wb")["enrolments"] == {"completed": 1, "stopped": 1}
     with pytest.raises(MarketopsError):
-        service.resume(ctx, "wb", now=clock())
+        service.stop(ctx, "nope", now=clock())
 
 
 def test_bad_journey_file_names_file_and_line(workspace_dir) -> None:

@@ -222,7 +222,7 @@ def _state_cmd(action: str):  # type: ignore[no-untyped-def]
     cmd.__doc__ = {
         "pause": "Pause: due steps wait (and run on resume); nobody enters meanwhile.",
         "resume": "Resume a paused journey: waiting steps and entries catch up.",
-        "stop": "Stop: every enrolment ends with the reason.",
+        "stop": "Stop: every enrolment ends with the reason; `resume` starts it afresh.",
     }[action]
     return cmd
 

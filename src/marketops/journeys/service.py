@@ -158,6 +158,11 @@ def _set_status(
             .values(status=new, reason=reason, updated_at=now)
         )
         ended = 0
+        if st.status == "stopped":  # restarting: what happened while stopped enters nobody
+            from marketops.journeys.triggers import restart_cursor
+            from marketops.journeys.versions import definition
+
+            restart_cursor(conn, name, definition(conn, name, st.version))
         if new == "stopped":
             ended = conn.execute(
                 update(journey_enrolments)
@@ -181,7 +186,8 @@ def pause(ctx: Any, name: str, *, now: datetime, reason: str | None = None) -> d
 
 
 def resume(ctx: Any, name: str, *, now: datetime) -> dict[str, Any]:
-    return _set_status(ctx, name, "active", ("paused",), now, None)
+    """A paused journey catches up (timers and entries); a stopped one starts afresh."""
+    return _set_status(ctx, name, "active", ("paused", "stopped"), now, None)
 
 
 def stop(ctx: Any, name: str, *, now: datetime, reason: str | None = None) -> dict[str, Any]:

@@ -92,6 +92,12 @@ def init_cursor(conn: Connection, name: str, journey: Journey) -> None:
         )
 
 
+def restart_cursor(conn: Connection, name: str, journey: Journey) -> None:
+    """Skip what the trigger's table holds now (a stopped journey restarting)."""
+    init_cursor(conn, name, journey)
+    _advance(conn, name, source_of(journey), _max_id(conn, source_of(journey)))
+
+
 def _cursor(conn: Connection, journey: str, source: str, lock: bool = True) -> int | None:
     stmt = select(journey_cursors.c.position).where(
         journey_cursors.c.journey == journey, journey_cursors.c.source == source
