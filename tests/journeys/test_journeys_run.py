@@ -145,3 +145,43 @@ def test_goal_exits_at_once_and_reentry_policy(ctx) -> None:
     service.post_event(ctx, "onboard", lead_id=lid, event="signup", now=clock(), key="b")
     drain(ctx, clock)
     assert service.status(ctx, "onboard")["enrolments"] == {"goal": 1}
+
+
+def test_a_failing_step_sets_one_person_aside_and_retry_replays_it(ctx, monkeypatch) -> None:
+    monkeypatch.setenv("MARKETOPS_SECRET_KEY", "journey-test-key-0123456789abcdef")
+    clock = Clock()
+    body = {
+        "entry": {"event": "go"},
+        "steps": [
+            {
+                "id": "pick",
+                "branch": [
+                    {"when": {"all": [{"field": "country", "equals": "DE"}]}, "goto": "bad"},
+                    {"goto": "ok"},
+                ],
+            },
+            {"id": "bad", "send_email": {"template": "no-such-template"}, "next": "ok"},
+            {"id": "ok", "webhook": {"url": "https://hooks.example/ok"}},
+        ],
+    }
+    write_journey(ctx.workspace.root, "mixed", body)
+    publish(ctx, "mixed", now=clock())
+    de = lead(ctx, "de@f.example", clock(), country="DE", consent_email=True)
+    us = lead(ctx, "us@f.example", clock(), country="US")
+    for lid in (de, us):
+        service.post_event(ctx, "mixed", lead_id=lid, event="go", now=clock(), key=lid)
+    drain(ctx, clock)
+    e = enrolment(ctx, "mixed", de)
+    assert (e["status"], e["step"]) == ("failed", "pick")
+    assert "no-such-template" in e["exit_reason"]
+    assert enrolment(ctx, "mixed", us)["status"] == "completed"
+    assert [r["step"] for r in runs(ctx, "mixed") if r["enrolment_id"] == e["id"]] == []
+    # the template is added: retry runs the person from the failed step, once
+    (ctx.workspace.root / "emails" / "no-such-template.yml").write_text(
+        (ctx.workspace.root / "emails" / "welcome.yml").read_text()
+    )
+    assert service.retry_failed(ctx, "mixed", now=clock()) == 1
+    drain(ctx, clock)
+    assert enrolment(ctx, "mixed", de)["status"] == "completed"
+    steps = [r["step"] for r in runs(ctx, "mixed") if r["enrolment_id"] == e["id"]]
+    assert steps == ["pick", "bad", "ok"]
