@@ -168,3 +168,26 @@ def test_simulate_replays_history_without_side_effects(ctx) -> None:
     assert runs(ctx) == []  # nothing ran, nothing was written
     with pytest.raises(MarketopsError):
         service.status(ctx, "sim")  # simulate does not publish
+
+
+def test_simulate_list_and_segment_entries(ctx) -> None:
+    """A list trigger replays the stored additions; a rule segment is re-evaluated at past
+    instants (three pricing-page visits within 30 days, with a good fit)."""
+    from marketops.segments.service import add_to_list
+
+    clock = Clock()
+    for name, seg in (("from-list", "webinar-2026-attendees"), ("pricing", "hot-pricing-visitors")):
+        body = {"entry": {"segment": seg}, "steps": [{"id": "e", "exit": {}}]}
+        write_journey(ctx.workspace.root, name, body)
+    start = clock()
+    a = lead(ctx, "l1@v.example", clock())
+    with ctx.engine.begin() as conn:
+        add_to_list(conn, "webinar-2026-attendees", [a], clock(), source="t")
+    hot = {"title": "CEO", "employees": 5000, "industry": "Software", "country": "US"}
+    for _ in range(3):
+        clock.advance(days=1)
+        lead(ctx, "p1@v.example", clock(), activity="pricing_page", **hot)
+    until = clock() + timedelta(hours=1)
+    assert simulate(ctx, "from-list", since=start, until=until)["entered"] == 1
+    out = simulate(ctx, "pricing", since=start, until=until)
+    assert (out["entered"], out["exited"]) == (1, 1)

@@ -31,6 +31,7 @@ class History:
     """Everything the replay reads, per lead, loaded once."""
 
     def __init__(self, ctx: Any, journey: str, until: datetime) -> None:
+        self.engine = ctx.engine
         with ctx.engine.connect() as conn:
             self.leads = {r.id: dict(r._mapping) for r in conn.execute(select(leads))}
             self.acts: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
@@ -82,6 +83,19 @@ class History:
         for d in (self.acts, self.api, self.track):
             for v in d.values():
                 v.sort()
+
+    def list_entries(self, name: str) -> list[tuple[datetime, str]]:
+        from marketops.store.tables_segments import segment_changes as sc
+
+        with self.engine.connect() as conn:
+            return [
+                (at, lid)
+                for lid, at in conn.execute(
+                    select(sc.c.lead_id, sc.c.at).where(
+                        sc.c.segment == name, sc.c.change == "entered"
+                    )
+                )
+            ]
 
     def stage_at(self, lead_id: str, at: datetime) -> str | None:
         hist = self.stages.get(lead_id) or []
@@ -171,7 +185,7 @@ def _segment_entries(
     """Membership re-evaluated at `since` and at each later activity or stage move per lead;
     an entry is a change from out to in."""
     from marketops.errors import MarketopsError, Problem
-    from marketops.segments.config import SEGMENTS_FILE
+    from marketops.segments.config import SEGMENTS_FILE, ListDef
     from marketops.segments.rules import evaluate
 
     definition = ws.extra(SEGMENTS_FILE).find(name)
@@ -180,6 +194,8 @@ def _segment_entries(
             f"no segment {name!r}",
             [Problem(f"{SEGMENTS_FILE}", name, "entry.segment must name a segment")],
         )
+    if isinstance(definition, ListDef):  # a static list has no rule: its stored additions
+        return [(t, lid) for t, lid in h.list_entries(name) if since <= t <= until]
     out = []
     for lid in h.leads:
         acts = h.acts.get(lid, [])
