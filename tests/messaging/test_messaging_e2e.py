@@ -103,6 +103,13 @@ def test_email_delivered_then_unsubscribed_through_the_link(ctx, smtp, server) -
             "nurture_1",
         }
         assert client.get(f"{live.base_url}/v1/email/sends").status_code == 401
+        preview = client.post(
+            f"{live.base_url}/v1/email/preview",
+            json={"template": "upsell", "lead_id": lead, "params": {"plan": "Enterprise"}},
+            headers={"Authorization": f"Bearer {read_key}"},
+        )
+        assert preview.status_code == 200
+        assert preview.json()["subject"] == "Acme & Co is ready for Enterprise"
 
     with ctx.engine.connect() as conn:
         stored = lead_with_history(conn, lead)
