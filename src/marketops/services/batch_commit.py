@@ -22,7 +22,7 @@ from marketops.pipeline.enrich import enrich
 from marketops.pipeline.records import Assignment, StoredLead
 from marketops.pipeline.runner import Judged, Outcome, conclude, judge, stored
 from marketops.routing.assign import assign, complete
-from marketops.services.batch_worker import Rejected, Setup, Speculated, prepare_row
+from marketops.services.batch_worker import Rejected, Setup, Speculated, prepared_of
 from marketops.services.capture import new_lead_id
 from marketops.services.context import AppContext
 from marketops.store import leads_repo
@@ -48,7 +48,7 @@ class _Writes:
 def commit_chunk(
     ctx: AppContext,
     setup: Setup,
-    chunk: Sequence[tuple[int, Mapping[str, Any]]],
+    chunk: Sequence[tuple[int, Any]],
     now: datetime,
     lookups: Mapping[str, Any],
     speculated: Sequence[Speculated | Rejected],
@@ -72,7 +72,7 @@ def commit_chunk(
 def _write(
     conn: Connection,
     setup: Setup,
-    chunk: Sequence[tuple[int, Mapping[str, Any]]],
+    chunk: Sequence[tuple[int, Any]],
     now: datetime,
     lookups: Mapping[str, Any],
     speculated: Sequence[Speculated | Rejected],
@@ -102,8 +102,8 @@ def _write(
             continue
         if isinstance(prior, int):
             prior = _rebuild(setup, chunk[prior][1], speculated[prior], placed[prior], now, lookups)
-        p = prepare_row(raw, cfg, now)
-        assert p.lead is not None  # the worker accepted it: prepare is deterministic
+        p = prepared_of(setup, raw, s)
+        assert p.lead is not None
         j = judge(enrich(p.lead, lookups), prior, cfg, setup.suppression, now, new_lead_id)
         a, data = assign(j.view, cfg, slots, now, j.queue, j.owner) if not j.blocked else (None, {})
         o = conclude(j, p, cfg, a, data, now)
@@ -137,6 +137,8 @@ def _keep(w: _Writes, setup: Setup, s: Speculated, slots: Any, now: datetime) ->
         w.events.append(enc.event((s.lead_id, now, "routed", a.rule, data)))
         if data.get("notify") and data.get("owner"):
             w.notices.append((s.lead_id, data))
+    if s.stage not in setup.sla_stages:
+        return a  # no SLA clock starts in this stage
     w.timers.extend(
         plan_timers(
             cfg.lifecycle,
@@ -165,7 +167,7 @@ def _rebuild(
 ) -> StoredLead:
     """The person a kept speculation created, as a later record of the same chunk sees it."""
     assert isinstance(s, Speculated)
-    p = prepare_row(raw, setup.cfg, now)
+    p = prepared_of(setup, raw, s)
     assert p.lead is not None
     j: Judged = judge(
         enrich(p.lead, lookups), None, setup.cfg, setup.suppression, now, lambda: s.lead_id

@@ -12,6 +12,7 @@ when they are forked, not pickled per chunk.
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -59,6 +60,22 @@ QUARANTINE_INSERT = (
 )
 
 
+def csv_row(header: Sequence[str], values: Sequence[str]) -> dict[str, Any]:
+    """One CSV row as a record: `csv.DictReader`'s pairing (missing values None, extra values
+    dropped), keys trimmed, empty values None."""
+    row = dict(zip(header, values, strict=False))
+    if len(header) > len(values):
+        for key in header[len(values) :]:
+            row[key] = None
+    return {k.strip(): (v if v != "" else None) for k, v in row.items() if k}
+
+
+def prepared_of(setup: Setup, raw: Any, s: Speculated) -> Prepared:
+    """A speculated record's `prepare` result, without preparing it again."""
+    lead, issues = pickle.loads(s.prepared)
+    return Prepared(setup.record(raw), issues, lead)
+
+
 def prepare_row(raw: Mapping[str, Any], cfg: CompiledConfig, now: datetime) -> Prepared:
     """`prepare`, plus the marker row `read_rows` yields for a line that is not JSON."""
     if BAD_LINE in raw:
@@ -88,9 +105,17 @@ class Setup:
     dialect: str
     source: str  # the file's name
     ref_prefix: str  # the file's fingerprint prefix: activity refs are "prefix:row"
+    csv_header: Sequence[str] | None = None  # set when chunks carry CSV rows as lists
 
     def __post_init__(self) -> None:
         self.encoders = Encoders(self.dialect)
+        self.sla_stages = frozenset(sla.stage for sla in self.cfg.lifecycle.slas)
+
+    def record(self, raw: Any) -> Mapping[str, Any]:
+        """A chunk item as a record: CSV rows travel as lists (cheaper to read and to pickle)."""
+        if self.csv_header is not None:
+            return csv_row(self.csv_header, raw)
+        return raw  # type: ignore[no-any-return]
 
 
 @dataclass(slots=True)
@@ -106,6 +131,7 @@ class Speculated:
     events: list[tuple[Any, ...]]
     matched: Assignment | None  # the routing rule that matched (None: none, or blocked)
     reasons: list[str]
+    prepared: bytes  # the pickled (lead, issues) before enrich: the writer's slow path needs it
 
 
 @dataclass(slots=True)
@@ -125,11 +151,11 @@ def lookups_of(enrichers: Sequence[Enricher], prepared: Sequence[Prepared]) -> d
 
 
 def speculate(
-    setup: Setup, chunk: Sequence[tuple[int, Mapping[str, Any]]], now: datetime
+    setup: Setup, chunk: Sequence[tuple[int, Any]], now: datetime
 ) -> tuple[dict[str, Any], list[Speculated | Rejected]]:
     """The chunk's enricher answers and, per record, its speculation or its rejection."""
     cfg, enc = setup.cfg, setup.encoders
-    prepared = [prepare_row(raw, cfg, now) for _, raw in chunk]
+    prepared = [prepare_row(setup.record(raw), cfg, now) for _, raw in chunk]
     lookups = lookups_of(setup.enrichers, prepared)
     out: list[Speculated | Rejected] = []
     for (n, _), p in zip(chunk, prepared, strict=True):
@@ -147,6 +173,7 @@ def speculate(
             reasons = [f"{i.field}: {i.rule}" for i in p.issues if i.severity == "error"]
             out.append(Rejected(enc.quarantine(row), reasons))
             continue
+        snapshot = pickle.dumps((p.lead, p.issues), pickle.HIGHEST_PROTOCOL)  # enrich mutates
         j = judge(enrich(p.lead, lookups), None, cfg, setup.suppression, now, new_lead_id)
         matched, why = None, []
         if not j.blocked:
@@ -169,6 +196,7 @@ def speculate(
                 events,
                 matched,
                 why,
+                snapshot,
             )
         )
     return lookups, out
@@ -184,7 +212,7 @@ def init_worker(setup: Setup) -> None:
 
 
 def speculate_in_worker(
-    chunk: Sequence[tuple[int, Mapping[str, Any]]], now: datetime
+    chunk: Sequence[tuple[int, Any]], now: datetime
 ) -> tuple[dict[str, Any], list[Speculated | Rejected]]:
     assert _SETUP is not None
     return speculate(_SETUP, chunk, now)

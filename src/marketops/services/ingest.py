@@ -7,6 +7,7 @@ lost, nothing twice. A file that finished is recognised by its SHA-256 and not i
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import json
@@ -26,7 +27,7 @@ from marketops.errors import MarketopsError, Problem
 from marketops.pipeline.runner import CompiledConfig, Outcome, Prepared
 from marketops.services import batch_worker
 from marketops.services.batch_commit import Tally, commit_chunk
-from marketops.services.batch_worker import BAD_LINE, Setup, prepare_row
+from marketops.services.batch_worker import BAD_LINE, Setup, csv_row, prepare_row
 from marketops.services.capture import Batch, capture
 from marketops.services.context import AppContext
 from marketops.store.schema import ingest_runs
@@ -141,13 +142,21 @@ def file_format(path: Path) -> str:
     return fmt
 
 
+def csv_lists(fh: Any) -> tuple[list[str], Iterator[list[str]]]:
+    """The header and the rows of an open CSV file as lists (blank lines skipped, as
+    `csv.DictReader` does); `csv_row` makes each a record."""
+    reader = csv.reader(fh)
+    return next(reader, []), (r for r in reader if r)
+
+
 def read_rows(path: Path) -> Iterator[dict[str, Any]]:
     """Rows as dicts, in file order. A JSON line that does not parse yields a marker row."""
     fmt = file_format(path)
     if fmt == "csv":
         with path.open(newline="", encoding="utf-8-sig") as fh:
-            for row in csv.DictReader(fh):
-                yield {k.strip(): (v if v != "" else None) for k, v in row.items() if k}
+            header, rows = csv_lists(fh)
+            for row in rows:
+                yield csv_row(header, row)
     elif fmt == "jsonl":
         with path.open(encoding="utf-8") as fh:
             for line in fh:
@@ -176,7 +185,7 @@ _prepare = prepare_row
 Chunk = list[tuple[int, dict[str, Any]]]
 
 
-def _chunks(rows: Iterator[dict[str, Any]], done: int, size: int) -> Iterator[Chunk]:
+def _chunks(rows: Iterator[Any], done: int, size: int) -> Iterator[Chunk]:
     chunk: Chunk = []
     for n, raw in enumerate(rows, start=1):
         if n <= done:
@@ -348,11 +357,18 @@ def ingest_file(
 
     if workers >= 2 and not _identity_realtime(ctx):
         setup = _setup(ctx, suppression, source, digest[:16])
-        for chunk, t, (lookups, speculated) in _speculated(chunks, clock, workers, setup):
-            last = chunk[-1][0]
-            committed(commit_chunk, ctx, setup, chunk, t, lookups, speculated, checkpoint_at(last))
-            if on_progress:
-                on_progress(last, lines)
+        with contextlib.ExitStack() as stack:
+            if file_format(path) == "csv":  # rows travel to the workers as lists
+                fh = stack.enter_context(path.open(newline="", encoding="utf-8-sig"))
+                setup.csv_header, csv_rows = csv_lists(fh)
+                chunks = _chunks(csv_rows, done, batch_size)
+            for chunk, t, (lookups, speculated) in _speculated(chunks, clock, workers, setup):
+                last = chunk[-1][0]
+                committed(
+                    commit_chunk, ctx, setup, chunk, t, lookups, speculated, checkpoint_at(last)
+                )
+                if on_progress:
+                    on_progress(last, lines)
     else:
         for chunk, t, prepared in _prepared(ctx, chunks, clock, workers):
             last = chunk[-1][0]

@@ -56,6 +56,18 @@ def _converter(coltype: Any, dialect: str) -> Callable[[Any], Any] | None:
 SMALL_BATCH = 50  # rows; above this, executemany (PostgreSQL: pipeline mode) is cheaper
 
 
+def _last_one(f: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`f` remembering its last answer: a chunk's rows mostly carry the same instant (`now`)."""
+    last: list[Any] = [object(), None]
+
+    def conv(v: Any) -> Any:
+        if v is not last[0]:
+            last[0], last[1] = v, f(v)
+        return last[1]
+
+    return conv
+
+
 def insert_sql(table: Table, cols: Sequence[str], dialect: str) -> str:
     marker = "?" if dialect == "sqlite" else "%s"
     return (
@@ -73,7 +85,9 @@ class RowEncoder:
         self.table, self.cols, self.dialect = table, tuple(cols), dialect
         self.sql = insert_sql(table, cols, dialect)
         self._convs = [
-            (i, f) for i, c in enumerate(cols) if (f := _converter(table.c[c].type, dialect))
+            (i, _last_one(f) if f is _sqlite_time else f)
+            for i, c in enumerate(cols)
+            if (f := _converter(table.c[c].type, dialect))
         ]
 
     def __call__(self, values: Sequence[Any]) -> tuple[Any, ...]:
@@ -98,7 +112,9 @@ def execute_many(conn: Connection, sql: str, data: Sequence[Sequence[Any]]) -> N
         elif conn.dialect.name != "sqlite" and len(data) <= SMALL_BATCH:
             # a real-time capture's few events: one multi-row statement, one round trip
             head, _, row = sql.partition(" VALUES ")
-            cur.execute(f"{head} VALUES {', '.join([row] * len(data))}", [v for r in data for v in r])
+            cur.execute(
+                f"{head} VALUES {', '.join([row] * len(data))}", [v for r in data for v in r]
+            )
         else:
             cur.executemany(sql, data)
     except dbapi.IntegrityError as exc:  # type: ignore[union-attr]

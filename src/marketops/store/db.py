@@ -60,6 +60,9 @@ def create_store_engine(url: str, *, pool_size: int = 10, **kwargs: Any) -> Engi
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
+            # 64 MB page cache (default 2 MB): at a million leads the email, company and lead_id
+            # indexes no longer fit the default and every batch insert re-reads their pages
+            cur.execute("PRAGMA cache_size=-65536")
             cur.close()
 
         @event.listens_for(engine, "begin")

@@ -1,0 +1,190 @@
+"""Batch ingestion with worker processes: the same store, row for row, as the one-process path.
+
+Workers decide every record as if its email were new; the writer keeps that only when it is, and
+decides the rest again. These tests pin that the result never depends on which path ran: same
+leads, activities, events (in order), SLA timers, quarantine and round-robin positions.
+"""
+
+import csv
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+
+from marketops.sample import generate, write_csv
+from marketops.services import ingest as ingest_mod
+from marketops.services.context import AppContext
+from marketops.services.ingest import ingest_file
+from marketops.store.schema import (
+    activities,
+    ingest_runs,
+    lead_events,
+    leads,
+    quarantine,
+    queue_cursors,
+)
+from marketops.store.tables_lifecycle import sla_timers
+from marketops.workspace import Workspace
+
+NOW = datetime(2026, 11, 1, 12, tzinfo=UTC)
+
+
+def _reference(ctx: AppContext, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch):
+    """A second, empty store of the same kind as `ctx`'s, for the one-process run."""
+    if ctx.engine.dialect.name == "sqlite":
+        url = f"sqlite:///{tmp_path / 'reference.db'}"
+    else:
+        url = request.getfixturevalue("postgres_server").create_database()
+    monkeypatch.setenv("MARKETOPS_DATABASE_URL", url)
+    return AppContext.open(Workspace.load(ctx.workspace.root))
+
+
+def _dump(engine: Engine) -> dict[str, Any]:
+    """Everything ingestion writes, with lead ids replaced by emails (ids are random)."""
+    with engine.connect() as conn:
+        email = dict(conn.execute(select(leads.c.id, leads.c.email)).all())
+        lead_cols = [c for c in leads.c if c.name != "id"]
+        out: dict[str, Any] = {
+            "leads": sorted(
+                (tuple(r) for r in conn.execute(select(*lead_cols))), key=lambda r: r[0]
+            ),
+            "quarantine": [
+                tuple(r)
+                for r in conn.execute(
+                    select(
+                        quarantine.c.source_ref,
+                        quarantine.c.row_number,
+                        quarantine.c.payload,
+                        quarantine.c.errors,
+                    ).order_by(quarantine.c.id)
+                )
+            ],
+            "cursors": sorted(tuple(r) for r in conn.execute(select(queue_cursors))),
+        }
+        for name, table in (("activities", activities), ("events", lead_events)):
+            cols = [c for c in table.c if c.name not in ("id", "lead_id")]
+            out[name] = [
+                (email[r[0]], *r[1:])
+                for r in conn.execute(select(table.c.lead_id, *cols).order_by(table.c.id))
+            ]
+        cols = [c for c in sla_timers.c if c.name not in ("id", "lead_id")]
+        out["timers"] = [
+            (email[r[0]], *r[1:])
+            for r in conn.execute(select(sla_timers.c.lead_id, *cols).order_by(sla_timers.c.id))
+        ]
+    return out
+
+
+def test_workers_give_the_one_process_result(ctx, request, tmp_path: Path, monkeypatch) -> None:
+    path = write_csv(tmp_path / "leads.csv", 2400, seed=21, now=NOW)
+    reference = _reference(ctx, request, tmp_path, monkeypatch)
+    one = ingest_file(reference, path, batch_size=300, workers=1, now=lambda: NOW)
+    two = ingest_file(ctx, path, batch_size=300, workers=2, now=lambda: NOW)
+    assert two.as_dict() == one.as_dict()
+    assert one.updated > 0 and one.quarantined > 0 and one.mql > 0
+    want, got = _dump(reference.engine), _dump(ctx.engine)
+    for table in want:
+        assert got[table] == want[table], table
+    assert len(want["timers"]) > 0
+    reference.close()
+
+
+def _write(path: Path, rows: list[dict[str, Any]]) -> Path:
+    with path.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    return path
+
+
+def test_duplicate_email_split_across_chunks_in_flight(ctx, tmp_path: Path) -> None:
+    """One person three times: twice in the first chunk, once in the next (speculated by the
+    other worker before the first chunk was written). One lead, three activities."""
+    rows = [{**r, "email": f"filler{i}@example.org"} for i, r in enumerate(generate(12, seed=4))]
+    person = {**rows[0], "email": "Jane.Doe@Initech.com", "activity": "webinar"}
+    rows[1] = person
+    rows[3] = {**person, "email": " jane.doe@initech.com ", "activity": "demo_request"}
+    rows[9] = {**person, "email": "JANE.DOE@INITECH.COM", "activity": "pricing_page"}
+    path = _write(tmp_path / "dupes.csv", rows)
+    stats = ingest_file(ctx, path, batch_size=6, workers=2, now=lambda: NOW)
+    assert stats.rows == 12 and stats.updated == 2
+    with ctx.engine.connect() as conn:
+        (lead_id,) = conn.execute(
+            select(leads.c.id).where(leads.c.email == "jane.doe@initech.com")
+        ).one()
+        kinds = conn.execute(
+            select(activities.c.type)
+            .where(activities.c.lead_id == lead_id)
+            .order_by(activities.c.id)
+        ).scalars()
+        assert list(kinds) == ["webinar", "demo_request", "pricing_page"]
+        history = conn.execute(
+            select(lead_events.c.kind)
+            .where(lead_events.c.lead_id == lead_id)
+            .order_by(lead_events.c.id)
+        ).scalars()
+        history = list(history)
+        assert history[0] == "created" and history.count("updated") == 2
+
+
+def test_csv_quotes_newlines_and_blank_lines_count_rows_as_the_reader_does(
+    ctx, tmp_path: Path
+) -> None:
+    path = tmp_path / "odd.csv"
+    path.write_text(
+        "email,first_name,message,activity,extra \n"
+        'a@example.org,Ann,"line one\nline two, with a comma",form_fill,x\n'
+        "\n"
+        "b@example.org,Bob,,nonsense_activity\n"  # short row; quarantined
+        'c@example.org,"Cy ""the"" Kid",plain,demo_request,y,surplus\n'
+    )
+    stats = ingest_file(ctx, path, workers=2, now=lambda: NOW)
+    assert (stats.rows, stats.accepted, stats.quarantined) == (3, 2, 1)
+    with ctx.engine.connect() as conn:
+        got = dict(conn.execute(select(leads.c.email, leads.c.first_name)).all())
+        assert got == {"a@example.org": "Ann", "c@example.org": 'Cy "the" Kid'}
+        msg = conn.execute(
+            select(activities.c.details).join(leads).where(leads.c.email == "a@example.org")
+        ).scalar_one()
+        assert msg["message"] == "line one line two, with a comma" and msg["row"] == 1
+        (row,) = conn.execute(select(quarantine.c.row_number, quarantine.c.payload)).all()
+        assert row[0] == 2 and row[1]["extra"] is None and row[1]["email"] == "b@example.org"
+
+
+def test_crash_mid_file_with_workers_resumes_without_loss_or_duplicates(
+    ctx, request, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_csv(tmp_path / "leads.csv", 1500, seed=17, now=NOW)
+    real = ingest_mod.commit_chunk
+    calls = {"n": 0}
+
+    def crashing(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:  # die inside the third chunk's transaction, after its writes
+            checkpoint = args[-1]
+
+            def boom(conn, tally):
+                checkpoint(conn, tally)
+                raise KeyboardInterrupt("power cut")
+
+            args = (*args[:-1], boom)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ingest_mod, "commit_chunk", crashing)
+    with pytest.raises(KeyboardInterrupt):
+        ingest_file(ctx, path, batch_size=250, workers=2, now=lambda: NOW)
+    with ctx.engine.connect() as conn:
+        assert conn.scalar(select(ingest_runs.c.rows_done)) == 500  # two chunks committed
+    monkeypatch.setattr(ingest_mod, "commit_chunk", real)
+    resumed = ingest_file(ctx, path, batch_size=250, workers=2, now=lambda: NOW)
+    assert resumed.resumed_from == 500 and resumed.rows == 1500
+
+    reference = _reference(ctx, request, tmp_path, monkeypatch)
+    clean = ingest_file(reference, path, batch_size=250, workers=1, now=lambda: NOW)
+    assert resumed.as_dict() == clean.as_dict()
+    want, got = _dump(reference.engine), _dump(ctx.engine)
+    for table in want:
+        assert got[table] == want[table], table
+    reference.close()
