@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import statistics
+import sys
 import tempfile
 import time
 import uuid
@@ -183,6 +185,9 @@ def main() -> None:
     ap.add_argument("--postgres", action="store_true")
     ap.add_argument("--webhooks", action="store_true", help="webhooks instead of emails")
     args = ap.parse_args()
+    # SIGTERM/SIGINT unwind through `finally`, so the PostgreSQL server started here is stopped
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGINT, lambda *_: sys.exit(130))
     os.environ.setdefault("MARKETOPS_SECRET_KEY", "bench-unsubscribe-key-0123456789abcdef")
     with tempfile.TemporaryDirectory(prefix="marketops-jbench-") as tmp:
         base = Path(tmp)
