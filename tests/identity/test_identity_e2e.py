@@ -94,3 +94,14 @@ def test_cli_resolve_file_and_store(workspace_dir: Path, tmp_path: Path, monkeyp
     assert "duplicates per 1000" in r.output and "@" not in r.output
     r = runner.invoke(app, ["identity", "unmerge", "999999", "-w", str(workspace_dir)])
     assert r.exit_code == 1 and "no merge" in r.output
+
+
+def test_cli_rejects_an_unknown_engine(workspace_dir: Path, tmp_path: Path) -> None:
+    src = tmp_path / "leads.csv"
+    generator.write_csv(str(src), 20, seed=1)
+    r = runner.invoke(
+        app,
+        ["identity", "resolve", "-w", str(workspace_dir), "--file", str(src), "--out",
+         str(tmp_path / "o.csv"), "--engine", "flink"],
+    )  # fmt: skip
+    assert r.exit_code == 1 and "--engine" in r.output and "duckdb or spark" in r.output

@@ -54,12 +54,21 @@ def resolve(
     no_train: Annotated[
         bool, typer.Option("--no-train", help="reuse the last trained model instead of EM")
     ] = False,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            "--engine",
+            help="where Splink runs: duckdb or spark (default: identity.yml's engine.name)",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Cluster every lead in the store (or a file) into identities: exact rules, then Splink."""
     from marketops.errors import MarketopsError, Problem
 
     with user_errors():
+        from marketops.identity.service import with_engine
+
         if file is not None:
             from marketops.identity.service import resolve_file
             from marketops.workspace import Workspace
@@ -67,13 +76,14 @@ def resolve(
             if out is None:
                 raise MarketopsError("--file needs --out", [Problem("--out", "missing")])
             ws = Workspace.load(workspace)
-            stats = resolve_file(ws.extra("identity.yml"), file, out, id_column=id_column)
+            cfg = with_engine(ws.extra("identity.yml"), engine)
+            stats = resolve_file(cfg, file, out, id_column=id_column)
         else:
             from marketops.identity.service import resolve_store
 
             ctx = _ctx(workspace)
             try:
-                stats = resolve_store(ctx, datetime.now(UTC), train=not no_train)
+                stats = resolve_store(ctx, datetime.now(UTC), train=not no_train, engine=engine)
             finally:
                 ctx.close()
     if as_json:

@@ -200,7 +200,9 @@ def train_and_predict(
             if not 0 < lk._settings_obj._probability_two_random_records_match < 1:
                 lk._settings_obj._probability_two_random_records_match = base.prior
         lap("prior")
-        lk.training.estimate_u_using_random_sampling(max_pairs=tr.u_max_pairs, seed=tr.seed)
+        lk.training.estimate_u_using_random_sampling(
+            max_pairs=tr.u_max_pairs, seed=tr.seed, num_chunks=backend.u_chunks
+        )
         lap("u")
         em_rules = tr.em_blocking_rules if not labelled_m else []
         for rule in em_rules:
@@ -218,20 +220,18 @@ def train_and_predict(
         for comp in trained.comparisons:
             if labelled_m and comp.spec.column in labelled_m:
                 comp.m = labelled_m[comp.spec.column]
-    if not blocking:
+    cands = with_partners(backend.con, "mo_reps", blocking) if blocking else None
+    if cands is None or cands.num_rows < 2:  # no two records share a blocking key
         return pd.DataFrame(
             columns=[f"{ROW}_l", f"{ROW}_r", "match_probability", "match_weight"]
         ), trained
     # u was sampled from every record; prediction joins only those a blocked pair can contain
-    cands = with_partners(backend.con, "mo_reps", blocking)
     backend.con.register("mo_cands", cands)
     notes.append(f"{cands.num_rows:,} of {n_reps:,} records share a blocking key")
     lap("candidates")
     # predict with every parameter set explicitly (levels EM could not train get the fallback's
     # values), so Splink's weights are exactly what the real-time scorer computes
-    pairs = linker(
-        trained.prior, trained, backend.splink_input("mo_cands")
-    ).inference.predict(
+    pairs = linker(trained.prior, trained, backend.splink_input("mo_cands")).inference.predict(
         threshold_match_probability=cfg.threshold,
         num_chunks_left=1,
         num_chunks_right=cfg.engine.predict_chunks,

@@ -96,6 +96,8 @@ class Engine(_Model):
     predict_chunks: int = Field(1, ge=1)  # Splink scores the blocked pairs in N slices: less memory
     spark_master: str = "local[*]"
     spark_shuffle_partitions: int = Field(8, ge=1)
+    # how Splink cuts Spark's lineage between steps: cached in memory, or files in a temp dir
+    spark_break_lineage: Literal["persist", "parquet", "checkpoint"] = "persist"
 
 
 def _default_comparisons() -> list[ComparisonSpec]:

@@ -25,6 +25,7 @@ class DuckDBBackend:
     """Splink's DuckDBAPI on a connection of ours: bounded memory, spills to a temp directory."""
 
     dialect: Dialect = "duckdb"
+    u_chunks = 10  # Splink's default
 
     def __init__(self, engine: Engine) -> None:
         import duckdb
@@ -69,7 +70,7 @@ def spark_session(engine: Engine) -> Any:
                 )
             ],
         ) from exc
-    return (
+    spark = (
         SparkSession.builder.master(engine.spark_master)
         .appName("marketops-identity")
         .config("spark.jars", similarity_jar_location())
@@ -77,14 +78,19 @@ def spark_session(engine: Engine) -> Any:
         .config("spark.default.parallelism", str(engine.spark_shuffle_partitions))
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .getOrCreate()
     )
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
 
 
 class SparkBackend:
-    """Splink's SparkAPI; intermediate tables are checkpointed as Parquet in a temp directory."""
+    """Splink's SparkAPI; Splink cuts lineage between steps by `spark_break_lineage` (persist
+    by default: in local mode it measured faster than Parquet files in a temp directory)."""
 
     dialect: Dialect = "spark"
+    u_chunks = 1  # Splink's u sampling runs chunks as separate Spark jobs: one is enough here
 
     def __init__(self, engine: Engine) -> None:
         import duckdb
@@ -99,13 +105,17 @@ class SparkBackend:
         self.spark.sparkContext.setCheckpointDir(self._tmp)
         self.api = SparkAPI(
             spark_session=self.spark,
+            break_lineage_method=engine.spark_break_lineage,
             num_partitions_on_repartition=engine.spark_shuffle_partitions,
         )
 
     def splink_input(self, name: str) -> Any:
         """`name` on `con`, copied into Spark."""
-        frame = self.con.table(name).to_arrow_table().to_pandas()
-        return self.api.register(self.spark.createDataFrame(frame), table_name=name)
+        from pyspark.sql.pandas.types import from_arrow_schema
+
+        table = self.con.table(name).to_arrow_table()
+        schema = from_arrow_schema(table.schema)  # all-null columns cannot be inferred
+        return self.api.register(self.spark.createDataFrame(table.to_pandas(), schema=schema))
 
     def close(self) -> None:  # the session stays up for the next run in this process
         self.con.close()

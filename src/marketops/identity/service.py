@@ -197,14 +197,32 @@ def _load_leads(conn: Connection) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in conn.execute(select(*cols).order_by(leads.c.created_at))]
 
 
+def with_engine(cfg: IdentityConfig, engine: str | None) -> IdentityConfig:
+    """identity.yml's settings with Splink's backend replaced (`--engine`), checked."""
+    if engine is None:
+        return cfg
+    if engine not in ("duckdb", "spark"):
+        raise MarketopsError(
+            f"unknown identity engine {engine!r}",
+            [Problem("--engine", f"{engine!r} is not an engine", "use duckdb or spark")],
+        )
+    return cfg.model_copy(update={"engine": cfg.engine.model_copy(update={"name": engine})})
+
+
 def resolve_store(
-    ctx: Any, now: datetime, *, train: bool = True, actor: str = "batch"
+    ctx: Any,
+    now: datetime,
+    *,
+    train: bool = True,
+    actor: str = "batch",
+    engine: str | None = None,
 ) -> dict[str, Any]:
-    """Re-cluster every lead in the store; keeps identity ids stable where the anchor stays."""
+    """Re-cluster every lead in the store; keeps identity ids stable where the anchor stays.
+    `engine` overrides identity.yml's `engine.name` (duckdb or spark) for this run."""
     from marketops.identity.batch import resolve_frame
     from marketops.identity.features import feature_frame
 
-    cfg = config(ctx)
+    cfg = with_engine(config(ctx), engine)
     with ctx.engine.connect() as conn:
         rows = _load_leads(conn)
         prev = {
