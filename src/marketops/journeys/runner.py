@@ -10,7 +10,9 @@ SQLite `BEGIN IMMEDIATE` serialises writers. Paused and stopped journeys are not
 Steps chain within a tick until a wait that has not ended (or the end), so a person's run of
 actions happens at once. A batch runs without savepoints; if anything in it raises, it is run
 again with a savepoint per person and only the failing person is set aside (`failed`, with the
-error, replayable with `marketops journey retry`).
+error, replayable with `marketops journey retry`); a database error (lock timeout, deadlock)
+leaves that person due for the next tick instead. People are run in lead order, so workers lock
+lead rows in one order.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy.exc import DBAPIError
 
 from marketops.journeys import engine
 from marketops.journeys.actions import ACTIONS, Run
@@ -247,7 +250,8 @@ def _tick(ctx: Any, now: datetime, *, safe: bool, limit: int) -> tuple[int, int]
         }
         runs: list[dict[str, Any]] = []
         finals: list[dict[str, Any]] = []
-        for e in due:
+        # people in lead order: two workers lock lead rows in the same order (no deadlock)
+        for e in sorted(due, key=lambda e: (e.lead_id, e.id)):
             lead = rows.get(e.lead_id)
             if lead is None:
                 finals.append(_final(e, _out(_blank(e), "exited", now, "lead deleted"), now))
@@ -260,6 +264,9 @@ def _tick(ctx: Any, now: datetime, *, safe: bool, limit: int) -> tuple[int, int]
                         r, st = run_enrolment(conn, ctx, e, defs(e.journey, e.version), lead, now)
                         if r:
                             conn.execute(insert(journey_step_runs), r)
+                except DBAPIError as exc:  # the store's trouble (lock, deadlock): due again
+                    log.warning("journey enrolment %s deferred: %s", e.id, type(exc).__name__)
+                    continue
                 except Exception as exc:
                     log.warning(
                         "journey %s enrolment %s failed: %s", e.journey, e.id, type(exc).__name__
