@@ -19,6 +19,7 @@ from marketops.segments.imports import import_list, pending
 from marketops.services.capture import Batch, capture
 from marketops.store.schema import activities
 from marketops.store.tables_segments import segment_changes
+from marketops.worker.jobs import registered_jobs
 
 T0 = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)
 SEGMENTS = """
@@ -130,7 +131,9 @@ def test_refresh_follows_activities_time_and_lists(ctx) -> None:
     service.refresh(ctx, later + timedelta(seconds=1))
     assert _members(ctx, "vip-and-active") == set()
     vip = _changes(ctx, "vip")
-    assert sorted(vip[:2]) == sorted([(a, "entered"), (c, "entered")]) and vip[2:] == [(c, "exited")]
+    assert sorted(vip[:2]) == sorted([(a, "entered"), (c, "entered")]) and vip[2:] == [
+        (c, "exited")
+    ]
 
     # the batch path agrees with what the increments built
     out = service.recompute(ctx, later + timedelta(seconds=1))
@@ -246,8 +249,11 @@ def test_a_refresh_killed_midway_then_rerun_logs_each_change_once(ctx, backend_u
         if child.poll() is None:
             child.kill()
     assert 0 < done < len(ids), "the refresh was not interrupted midway"
-    service.refresh(ctx, now)
-    service.refresh(ctx, now)
+    with ctx.engine.connect() as conn:
+        committed = conn.execute(select(func.count()).select_from(segment_changes)).scalar()
+    job = registered_jobs()["segments.refresh"]  # what `marketops worker` runs
+    assert job.fn(ctx, now) == len(ids) - committed
+    assert job.fn(ctx, now) == 0
     log = _changes(ctx, "pricing-fans")
     assert Counter(log) == Counter((lead, "entered") for lead in ids)
     assert _members(ctx, "pricing-fans") == set(ids)
