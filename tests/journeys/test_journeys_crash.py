@@ -1,5 +1,6 @@
-"""A real `marketops worker` process is killed (SIGKILL) mid-run and restarted: every person
-runs every step exactly once, and every effect (field update, outbox delivery) happens once."""
+"""A real `marketops worker` process is killed (SIGKILL) mid-run and two are started in its
+place: every person runs every step exactly once, and every effect (field update, outbox
+delivery) happens once."""
 
 from __future__ import annotations
 
@@ -82,7 +83,8 @@ def test_kill_worker_mid_run_loses_and_repeats_nothing(
     at_kill = _count(ctx, journey_step_runs)
     assert 0 < at_kill < total, f"the kill did not land mid-run ({at_kill} of {total})"
 
-    proc = _worker(workspace_dir, env)
+    # two workers now: they claim different people (SKIP LOCKED / BEGIN IMMEDIATE)
+    procs = [_worker(workspace_dir, env), _worker(workspace_dir, env)]
     try:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
@@ -92,12 +94,14 @@ def test_kill_worker_mid_run_loses_and_repeats_nothing(
                 ).scalar_one()
             if left == 0:
                 break
-            assert proc.poll() is None, "the restarted worker exited"
+            assert all(p.poll() is None for p in procs), "a restarted worker exited"
             time.sleep(0.1)
         assert left == 0, f"{left} people never finished"
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(30)
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        for p in procs:
+            p.wait(30)
 
     assert duplicated_steps(ctx) == 0
     with ctx.engine.connect() as conn:
