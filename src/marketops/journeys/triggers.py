@@ -310,7 +310,8 @@ def enrol(ctx: Any, name: str, lead_id: str, *, now: datetime, key: str | None =
         st = require_state(conn, name)
         if st.status == "stopped":
             raise MarketopsError(
-                f"journey {name!r} is stopped", [Problem(name, "stopped", "publish and resume it")]
+                f"journey {name!r} is stopped",
+                [Problem(name, "stopped", f"`marketops journey resume {name}` starts it again")],
             )
         if conn.execute(select(leads.c.id).where(leads.c.id == lead_id)).scalar() is None:
             raise NotFound(f"no lead with id {lead_id}")
