@@ -78,9 +78,10 @@ def _write(
     speculated: Sequence[Speculated | Rejected],
 ) -> list[Tally]:
     cfg = setup.cfg
-    existing = leads_repo.load_by_emails(
+    emails = leads_repo.known_emails(
         conn, [s.email for s in speculated if isinstance(s, Speculated)]
     )
+    existing = leads_repo.load_by_emails(conn, emails) if emails else {}
     existing_ids = {s.id for s in existing.values()}
     slots = leads_repo.SlotAllocator(conn)
     trusted = slots.accounts(cfg.routing) is setup.accounts
@@ -126,8 +127,8 @@ def _keep(w: _Writes, setup: Setup, s: Speculated, slots: Any, now: datetime) ->
     a: Assignment | None = None
     data: dict[str, Any] = {}
     if s.matched is not None:
-        m = s.matched
-        matched = Assignment(m.queue, m.owner, m.rule, list(m.evaluated))
+        queue, owner, rule, evaluated = s.matched
+        matched = Assignment(queue, owner, rule, list(evaluated))
         a, data = complete(matched, list(s.reasons), cfg, slots, now, None, None)
     queue, owner = (a.queue, a.owner) if a is not None else (None, None)
     w.new_leads[s.lead_id] = (*s.lead_head, queue, owner)

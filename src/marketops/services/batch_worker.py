@@ -16,10 +16,10 @@ import pickle
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from marketops.pipeline.enrich import Enricher, company_domains, enrich
-from marketops.pipeline.records import Assignment, Issue
+from marketops.pipeline.records import Issue
 from marketops.pipeline.route import route
 from marketops.pipeline.runner import CompiledConfig, Prepared, judge, prepare
 from marketops.pipeline.suppress import SuppressionIndex
@@ -118,9 +118,12 @@ class Setup:
         return raw  # type: ignore[no-any-return]
 
 
-@dataclass(slots=True)
-class Speculated:
-    """One new lead, decided and encoded; the writer adds queue/owner and the routed event."""
+class Speculated(NamedTuple):
+    """One new lead, decided and encoded; the writer adds queue/owner and the routed event.
+
+    Tuples, not dataclasses: results are pickled back to the writer, and unpickling a
+    slotted object per record cost the writer more than the insert itself.
+    """
 
     email: str
     lead_id: str
@@ -129,13 +132,12 @@ class Speculated:
     lead_head: tuple[Any, ...]  # encoded LEAD_HEAD values
     activity: tuple[Any, ...]
     events: list[tuple[Any, ...]]
-    matched: Assignment | None  # the routing rule that matched (None: none, or blocked)
+    matched: tuple[Any, ...] | None  # the rule that matched: (queue, owner, rule, evaluated)
     reasons: list[str]
     prepared: bytes  # the pickled (lead, issues) before enrich: the writer's slow path needs it
 
 
-@dataclass(slots=True)
-class Rejected:
+class Rejected(NamedTuple):
     """A quarantined record, encoded, with its error reasons for the summary."""
 
     row: tuple[Any, ...]
@@ -176,8 +178,8 @@ def speculate(
         snapshot = pickle.dumps((p.lead, p.issues), pickle.HIGHEST_PROTOCOL)  # enrich mutates
         j = judge(enrich(p.lead, lookups), None, cfg, setup.suppression, now, new_lead_id)
         matched, why = None, []
-        if not j.blocked:
-            matched = route(j.view, cfg.routing, setup.accounts, why)
+        if not j.blocked and (a := route(j.view, cfg.routing, setup.accounts, why)) is not None:
+            matched = (a.queue, a.owner, a.rule, a.evaluated)
         lead, s = j.lead, j.result
         head = [getattr(lead, c) for c in LEAD_COLUMNS]
         head += [j.lead_id, j.stage, s.fit, s.engagement, s.total, j.blocked]
