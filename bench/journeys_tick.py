@@ -183,6 +183,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--postgres", action="store_true")
+    ap.add_argument("--skip-sqlite", action="store_true")
     ap.add_argument("--webhooks", action="store_true", help="webhooks instead of emails")
     args = ap.parse_args()
     # SIGTERM/SIGINT unwind through `finally`, so the PostgreSQL server started here is stopped
@@ -194,14 +195,15 @@ def main() -> None:
         ws = base / "ws"
         init_workspace(ws)
         results = {}
-        results["SQLite"] = bench(
-            "SQLite",
-            ws,
-            lambda r: f"sqlite:///{base / f'store{r}.db'}",
-            args.n,
-            args.repeat,
-            args.webhooks,
-        )
+        if not args.skip_sqlite:
+            results["SQLite"] = bench(
+                "SQLite",
+                ws,
+                lambda r: f"sqlite:///{base / f'store{r}.db'}",
+                args.n,
+                args.repeat,
+                args.webhooks,
+            )
         if args.postgres:
             pg = PostgresServer(Path(tempfile.mkdtemp(prefix="marketops-pg-"))).start()
             try:
