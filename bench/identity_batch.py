@@ -1,12 +1,15 @@
 """Batch identity resolution: marketops vs a plain Splink (DuckDB) setup on the same leads.
 
-    .venv/bin/python bench/identity_batch.py --rows 1000000 --dup-rate 0.1
+    .venv/bin/python bench/identity_batch.py --rows 1000000 --dup-rate 0.1 --repeat 3
+    .venv/bin/python bench/identity_batch.py --rows 100000 --engine spark   # needs [spark] + Java
 
 Generates seeded leads with noisy duplicates and known truth (marketops.identity.generator),
 builds the matching features once (timed separately: both tools get the same normalized
 columns), then runs each tool in its own fresh process so that wall time and peak memory are its own
 (peak RSS while the tool runs, after reading the shared input; Linux VmHWM reset). Prints wall time, pairwise precision/recall/F1 against the truth, peak memory
 and the ratios. Issue 3 targets: marketops ≤ 0.5x Splink's wall time, F1 ≥ 0.97, ≤ 1.5 GB.
+With --repeat the tools run interleaved (marketops, Splink, marketops, …) and each run prints
+the machine's load average beside its wall time.
 
 "plain Splink" = every record into Splink with its comparison library (NameComparison,
 EmailComparison, Jaro-Winkler on company, exact phone/city/postcode), the same blocking rules
@@ -20,6 +23,7 @@ import argparse
 import contextlib
 import json
 import multiprocessing as mp
+import os
 import resource
 import statistics
 import tempfile
@@ -55,7 +59,7 @@ def _reset_peak() -> float:
     return _rss_mb()
 
 
-def _run_marketops(features_path: str, q: mp.Queue) -> None:
+def _run_marketops(features_path: str, q: mp.Queue, engine: str = "duckdb") -> None:
     import pandas as pd
 
     from marketops.identity.batch import resolve_frame
@@ -64,7 +68,7 @@ def _run_marketops(features_path: str, q: mp.Queue) -> None:
     df = pd.read_parquet(features_path)
     base = _reset_peak()
     t = time.perf_counter()
-    result = resolve_frame(df, IdentityConfig())
+    result = resolve_frame(df, IdentityConfig(engine={"name": engine}))
     wall = time.perf_counter() - t
     q.put(
         {
@@ -77,7 +81,7 @@ def _run_marketops(features_path: str, q: mp.Queue) -> None:
     )
 
 
-def _run_splink(features_path: str, q: mp.Queue) -> None:
+def _run_splink(features_path: str, q: mp.Queue, engine: str = "duckdb") -> None:
     import logging
 
     import pandas as pd
@@ -132,14 +136,15 @@ def _run_splink(features_path: str, q: mp.Queue) -> None:
     )
 
 
-def _in_process(target, features_path: str) -> dict:
+def _in_process(target, features_path: str, engine: str) -> dict:
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
-    p = ctx.Process(target=target, args=(features_path, q))
+    p = ctx.Process(target=target, args=(features_path, q, engine))
+    load = os.getloadavg()[0]
     p.start()
     res = q.get()
     p.join()
-    return res
+    return {**res, "load": (load + os.getloadavg()[0]) / 2}
 
 
 def main() -> None:
@@ -149,6 +154,12 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--repeat", type=int, default=1, help="runs per tool (median reported)")
     ap.add_argument("--skip-splink", action="store_true")
+    ap.add_argument(
+        "--engine",
+        choices=["duckdb", "spark"],
+        default="duckdb",
+        help="marketops' Splink backend (plain Splink always runs on DuckDB)",
+    )
     args = ap.parse_args()
 
     import pandas as pd
@@ -177,9 +188,15 @@ def main() -> None:
         tools = [("marketops", _run_marketops)]
         if not args.skip_splink:
             tools.append(("splink", _run_splink))
-        for name, fn in tools:
-            runs = [_in_process(fn, path) for _ in range(args.repeat)]
+        runs_of: dict[str, list[dict]] = {name: [] for name, _ in tools}
+        for _ in range(args.repeat):  # interleaved, so a change in machine load hits both
+            for name, fn in tools:
+                runs_of[name].append(_in_process(fn, path, args.engine))
+        for name, _ in tools:
+            runs = runs_of[name]
             wall = statistics.median(r["wall"] for r in runs)
+            walls = ", ".join(f"{r['wall']:.1f}" for r in runs)
+            loads = ", ".join(f"{r['load']:.1f}" for r in runs)
             last = runs[-1]
             pred = pd.Series(last["clusters"]).reindex(truth.index)
             m = generator.evaluate(pred, truth)
@@ -193,16 +210,25 @@ def main() -> None:
                 f"{name:10s} wall {wall:8.1f} s (median of {args.repeat})  "
                 f"P {m['precision']:.4f}  R {m['recall']:.4f}  F1 {m['f1']:.4f}  "
                 f"peak RSS {results[name]['peak_mb']:,.0f} MB "
-                f"(input frame held: {results[name]['base_mb']:,.0f} MB)"
+                f"(input frame held: {results[name]['base_mb']:,.0f} MB)  "
+                f"walls {walls} s at load {loads}"
             )
             print("           " + json.dumps(last["stats"], default=str))
     if "splink" in results:
         a, b = results["marketops"], results["splink"]
+        pairs = [
+            m["wall"] / s["wall"]
+            for m, s in zip(runs_of["marketops"], runs_of["splink"], strict=True)
+        ]
         print(
-            f"ratio marketops/splink: wall {a['wall'] / b['wall']:.2f}x, "
+            f"ratio marketops/splink: wall {a['wall'] / b['wall']:.2f}x "
+            f"(per interleaved pair: {', '.join(f'{x:.2f}' for x in pairs)}), "
             f"peak memory {a['peak_mb'] / b['peak_mb']:.2f}x, F1 {a['f1']:.4f} vs {b['f1']:.4f}"
         )
-    print("(2-core machine shared with other engineers' jobs: figures measured under load)")
+    print(
+        f"load average (1 min) now {os.getloadavg()[0]:.1f}; 2-core machine shared with other "
+        "engineers' jobs: figures measured under load"
+    )
 
 
 if __name__ == "__main__":
