@@ -106,15 +106,7 @@ def run_enrolment(
     conn: Connection, ctx: Any, e: Any, journey: Journey, lead: dict[str, Any], now: datetime
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Run one person's due steps: (step records, the enrolment's new values)."""
-    st: dict[str, Any] = {
-        "step": e.step,
-        "wait_started_at": e.wait_started_at,
-        "wait_until": e.wait_until,
-        "visits": dict(e.visits or {}),
-        "defers": e.defers,
-        "status": "active",
-        "due_at": None,
-    }
+    st = _blank(e)
     runs: list[dict[str, Any]] = []
     member = Members(conn, e.lead_id)
     for _ in range(MAX_CHAIN):
@@ -286,6 +278,7 @@ def _tick(ctx: Any, now: datetime, *, safe: bool, limit: int) -> tuple[int, int]
 
 
 def _blank(e: Any) -> dict[str, Any]:
+    """The enrolment's state as stored (what a run starts from)."""
     return {
         "step": e.step,
         "wait_started_at": e.wait_started_at,
