@@ -197,19 +197,7 @@ def conclude(
     if assignment is not None:
         queue, owner = assignment.queue, assignment.owner
         j.events.append(("routed", assignment.rule, data))
-    timers = plan_timers(
-        cfg.lifecycle,
-        cfg.routing.config,
-        cfg.routing.calendars,
-        lead_id=j.lead_id,
-        stage=j.stage,
-        prev_stage=j.prev_stage,
-        owner=owner,
-        prev_owner=j.owner,
-        queue=queue,
-        actor_kind="rule",
-        now=now,
-    )
+    timers = start_timers(cfg, j.lead_id, j.stage, (j.prev_stage, j.owner), queue, owner, now)
     return Outcome(
         j.status,
         p.raw,
@@ -228,22 +216,47 @@ def conclude(
     )
 
 
-def stored(o: Outcome, activities: list[tuple[str, datetime]]) -> StoredLead:
-    """What a later record of the same person in the batch sees as its prior."""
-    assert o.lead_id is not None and o.lead is not None and o.score is not None
-    assert o.stage is not None and o.created_at is not None
+def stored(j: Judged, queue: str | None, owner: str | None) -> StoredLead:
+    """The person as a later record of the same batch sees it (its prior)."""
+    r = j.result
     return StoredLead(
-        o.lead_id,
-        o.lead,
-        o.stage,
-        o.score.fit,
-        o.score.engagement,
-        o.score.total,
-        o.queue,
-        o.owner,
-        o.suppressed,
-        activities,
-        o.created_at,
+        j.lead_id,
+        j.lead,
+        j.stage,
+        r.fit,
+        r.engagement,
+        r.total,
+        queue,
+        owner,
+        j.blocked,
+        j.activities,
+        j.created_at,
+    )
+
+
+def start_timers(
+    cfg: CompiledConfig,
+    lead_id: str,
+    stage: str,
+    before: tuple[str | None, str | None],
+    queue: str | None,
+    owner: str | None,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """The SLA clocks that start for a lead now in `stage`, routed to `queue`/`owner`; `before`
+    is its (stage, owner) before this record."""
+    return plan_timers(
+        cfg.lifecycle,
+        cfg.routing.config,
+        cfg.routing.calendars,
+        lead_id=lead_id,
+        stage=stage,
+        prev_stage=before[0],
+        owner=owner,
+        prev_owner=before[1],
+        queue=queue,
+        actor_kind="rule",
+        now=now,
     )
 
 
@@ -276,5 +289,5 @@ def decide(
         )
         outcome = conclude(j, p, cfg, a, data, now)
         outcomes.append(outcome)
-        known[j.lead.email] = stored(outcome, j.activities)
+        known[j.lead.email] = stored(j, outcome.queue, outcome.owner)
     return outcomes

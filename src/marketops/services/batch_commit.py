@@ -17,12 +17,11 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from marketops.lifecycle.sla import plan_timers
 from marketops.pipeline.enrich import enrich
 from marketops.pipeline.records import Assignment, StoredLead
-from marketops.pipeline.runner import Judged, Outcome, conclude, judge, stored
+from marketops.pipeline.runner import Outcome, conclude, judge, start_timers, stored
 from marketops.routing.assign import assign, complete
-from marketops.services.batch_worker import Rejected, Setup, Speculated, prepared_of
+from marketops.services.batch_worker import Rejected, Setup, Speculated, prepare_row
 from marketops.services.capture import new_lead_id
 from marketops.services.context import AppContext
 from marketops.store import leads_repo
@@ -103,12 +102,12 @@ def _write(
             continue
         if isinstance(prior, int):
             prior = _rebuild(setup, chunk[prior][1], speculated[prior], placed[prior], now, lookups)
-        p = prepared_of(setup, raw, s)
-        assert p.lead is not None
+        p = prepare_row(setup.record(raw), setup.cfg, now)
+        assert p.lead is not None  # the worker accepted it: prepare is deterministic
         j = judge(enrich(p.lead, lookups), prior, cfg, setup.suppression, now, new_lead_id)
         a, data = assign(j.view, cfg, slots, now, j.queue, j.owner) if not j.blocked else (None, {})
         o = conclude(j, p, cfg, a, data, now)
-        known[s.email] = stored(o, j.activities)
+        known[s.email] = stored(j, o.queue, o.owner)
         _decided(w, setup, o, n, existing_ids, now)
         moved = o.stage == "MQL" and any(k == "stage" for k, _, _ in o.events)
         tally.append((o.status, o.suppressed, _routed(o.assignment), moved, []))
@@ -140,21 +139,7 @@ def _keep(w: _Writes, setup: Setup, s: Speculated, slots: Any, now: datetime) ->
             w.notices.append((s.lead_id, data))
     if s.stage not in setup.sla_stages:
         return a  # no SLA clock starts in this stage
-    w.timers.extend(
-        plan_timers(
-            cfg.lifecycle,
-            cfg.routing.config,
-            cfg.routing.calendars,
-            lead_id=s.lead_id,
-            stage=s.stage,
-            prev_stage=None,
-            owner=owner,
-            prev_owner=None,
-            queue=queue,
-            actor_kind="rule",
-            now=now,
-        )
-    )
+    w.timers.extend(start_timers(cfg, s.lead_id, s.stage, (None, None), queue, owner, now))
     return a
 
 
@@ -168,24 +153,10 @@ def _rebuild(
 ) -> StoredLead:
     """The person a kept speculation created, as a later record of the same chunk sees it."""
     assert isinstance(s, Speculated)
-    p = prepared_of(setup, raw, s)
+    p = prepare_row(setup.record(raw), setup.cfg, now)
     assert p.lead is not None
-    j: Judged = judge(
-        enrich(p.lead, lookups), None, setup.cfg, setup.suppression, now, lambda: s.lead_id
-    )
-    r = j.result
-    return StoredLead(
-        s.lead_id,
-        j.lead,
-        j.stage,
-        r.fit,
-        r.engagement,
-        r.total,
-        *place,
-        j.blocked,
-        j.activities,
-        now,
-    )
+    j = judge(enrich(p.lead, lookups), None, setup.cfg, setup.suppression, now, lambda: s.lead_id)
+    return stored(j, *place)
 
 
 def _decided(

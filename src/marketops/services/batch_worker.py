@@ -12,7 +12,6 @@ when they are forked, not pickled per chunk.
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -68,12 +67,6 @@ def csv_row(header: Sequence[str], values: Sequence[str]) -> dict[str, Any]:
         for key in header[len(values) :]:
             row[key] = None
     return {k.strip(): (v if v != "" else None) for k, v in row.items() if k}
-
-
-def prepared_of(setup: Setup, raw: Any, s: Speculated) -> Prepared:
-    """A speculated record's `prepare` result, without preparing it again."""
-    lead, issues = pickle.loads(s.prepared)
-    return Prepared(setup.record(raw), issues, lead)
 
 
 def prepare_row(raw: Mapping[str, Any], cfg: CompiledConfig, now: datetime) -> Prepared:
@@ -134,7 +127,6 @@ class Speculated(NamedTuple):
     events: list[tuple[Any, ...]]
     matched: tuple[Any, ...] | None  # the rule that matched: (queue, owner, rule, evaluated)
     reasons: list[str]
-    prepared: bytes  # the pickled (lead, issues) before enrich: the writer's slow path needs it
 
 
 class Rejected(NamedTuple):
@@ -175,7 +167,6 @@ def speculate(
             reasons = [f"{i.field}: {i.rule}" for i in p.issues if i.severity == "error"]
             out.append(Rejected(enc.quarantine(row), reasons))
             continue
-        snapshot = pickle.dumps((p.lead, p.issues), pickle.HIGHEST_PROTOCOL)  # enrich mutates
         j = judge(enrich(p.lead, lookups), None, cfg, setup.suppression, now, new_lead_id)
         matched, why = None, []
         if not j.blocked and (a := route(j.view, cfg.routing, setup.accounts, why)) is not None:
@@ -198,7 +189,6 @@ def speculate(
                 events,
                 matched,
                 why,
-                snapshot,
             )
         )
     return lookups, out
