@@ -99,24 +99,33 @@ class RowEncoder:
         return tuple(out)
 
 
-def execute_many(conn: Connection, sql: str, data: Sequence[Sequence[Any]]) -> None:
-    """The driver's executemany inside the caller's transaction; SQLAlchemy's IntegrityError."""
+def execute_many(
+    conn: Connection, sql: str, data: Sequence[Sequence[Any]], *, suffix: str = ""
+) -> int:
+    """The driver's executemany inside the caller's transaction; SQLAlchemy's IntegrityError.
+
+    `suffix` follows the VALUES list (e.g. `ON CONFLICT (col) DO NOTHING`). Returns the rows the
+    driver reports written (an insert that skips conflicts writes fewer than `data`)."""
     if not data:
-        return
+        return 0
     raw = conn.connection.driver_connection
     cur = raw.cursor()
     dbapi = conn.dialect.dbapi
     try:
         if len(data) == 1:
-            cur.execute(sql, data[0])  # psycopg's executemany enters pipeline mode: 3x dearer
+            cur.execute(
+                sql + suffix, data[0]
+            )  # psycopg's executemany enters pipeline mode: 3x dearer
         elif conn.dialect.name != "sqlite" and len(data) <= SMALL_BATCH:
             # a real-time capture's few events: one multi-row statement, one round trip
             head, _, row = sql.partition(" VALUES ")
             cur.execute(
-                f"{head} VALUES {', '.join([row] * len(data))}", [v for r in data for v in r]
+                f"{head} VALUES {', '.join([row] * len(data))}{suffix}",
+                [v for r in data for v in r],
             )
         else:
-            cur.executemany(sql, data)
+            cur.executemany(sql + suffix, data)
+        return cur.rowcount
     except dbapi.IntegrityError as exc:  # type: ignore[union-attr]
         # callers (capture's retry on a concurrent first insert) expect SQLAlchemy's error
         raise IntegrityError(sql, None, exc) from exc
