@@ -12,29 +12,28 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from email.utils import formataddr
 from typing import Any, Literal
 
-from sqlalchemy import Connection, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, bindparam, select, update
 
 from marketops.errors import MarketopsError, Problem
 from marketops.messaging.config import MessagingFile
 from marketops.messaging.policy import cap_check, contact_zone, quiet_until
 from marketops.messaging.render import RenderError, compiled, messaging_config, render
 from marketops.messaging.unsubscribe import (
-    has_unsubscribed,
     make_token,
     signing_keys,
     unsubscribe_url,
 )
 from marketops.notify import outbox
 from marketops.pipeline.enrich import domain_of
+from marketops.store.bulk import RowEncoder, execute_many
 from marketops.store.schema import leads
-from marketops.store.tables_messaging import email_sends
+from marketops.store.tables_messaging import email_sends, email_unsubscribes
 
 Status = Literal["queued", "skipped", "deferred"]
 DNC_CHANNELS = ("email", "all")
@@ -52,6 +51,17 @@ def _result(row: Mapping[str, Any]) -> SendResult:
     return SendResult(row["status"], row["reason"], row["retry_at"], row["delivery_id"])
 
 
+@dataclass(frozen=True)
+class SendRequest:
+    """One email to decide: `send_email`'s arguments but the connection, context and `now`."""
+
+    lead_id: str
+    template: str
+    ref: str
+    suppression_segments: tuple[str, ...] = ()
+    params: Mapping[str, Any] | None = None
+
+
 def send_email(
     conn: Connection,
     ctx: Any,
@@ -64,68 +74,205 @@ def send_email(
     params: Mapping[str, Any] | None = None,
 ) -> SendResult:
     """Send `template` to `lead_id` for step `ref` if policy allows; see the module docstring."""
+    req = SendRequest(lead_id, template, ref, tuple(suppression_segments), params)
+    return send_emails(conn, ctx, [req], now)[0]
+
+
+def send_emails(
+    conn: Connection, ctx: Any, requests: Sequence[SendRequest], now: datetime
+) -> list[SendResult]:
+    """`send_email` for many requests at once, with the same answers as one call each in order.
+
+    The facts the policy reads (the leads, locked on PostgreSQL in id order; prior rows for
+    each (lead, ref); unsubscribes; suppression-segment members; sends within the cap window)
+    are loaded for the whole batch in a few queries, the decisions are taken in request order
+    (an email queued earlier in the batch counts toward a later one's cap, a repeated (lead, ref)
+    gets the earlier answer), then outbox and `email_sends` rows are written with one
+    executemany each.
+    """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    if not ref or len(ref) > 200:
-        raise MarketopsError("bad send ref", [Problem("ref", "must be 1-200 characters")])
-    existing = _existing(conn, lead_id, ref)
-    if existing is not None and existing["status"] != "deferred":
-        return _result(existing)
-    root = ctx.workspace.root
-    cfg = messaging_config(root)
-    category = compiled(root, template).model.category  # a bad template raises, naming file:line
-    lead = _lead(conn, lead_id)
-    if lead is None:
-        result = SendResult("skipped", "lead_not_found", None, None)
-    else:
-        result = _decide(conn, ctx, lead, cfg, category, suppression_segments, now)
-        if result is None:
-            result = _enqueue(conn, lead, cfg, template, ref, params, ctx, now)
-    return _record(conn, existing, lead_id, ref, template, category, result, now)
+    for r in requests:
+        if not r.ref or len(r.ref) > 200:
+            raise MarketopsError("bad send ref", [Problem("ref", "must be 1-200 characters")])
+    if not requests:
+        return []
+    lead_ids = sorted({r.lead_id for r in requests})
+    people = _leads(conn, lead_ids)  # the lock first: the rows read next are then settled
+    prior = _existing(conn, lead_ids, {r.ref for r in requests})
+    batch = _Batch(conn, ctx, people, now)
+    results: list[SendResult] = []
+    for r in requests:
+        key = (r.lead_id, r.ref)
+        earlier = batch.decided.get(key) or prior.get(key)
+        if earlier is not None and earlier["status"] != "deferred":
+            results.append(_result(earlier))
+            continue
+        results.append(batch.decide(r, earlier))
+    return batch.write(results, [(r.lead_id, r.ref) for r in requests])
 
 
-def _existing(conn: Connection, lead_id: str, ref: str) -> Mapping[str, Any] | None:
-    row = conn.execute(
-        select(email_sends).where(email_sends.c.lead_id == lead_id, email_sends.c.ref == ref)
-    ).first()
-    return row._mapping if row is not None else None
+class _Batch:
+    """The facts for a batch of sends and the decisions taken so far."""
+
+    def __init__(
+        self, conn: Connection, ctx: Any, people: dict[str, dict[str, Any]], now: datetime
+    ) -> None:
+        self.conn, self.ctx, self.people, self.now = conn, ctx, people, now
+        self.root = ctx.workspace.root
+        self.cfg = messaging_config(self.root)
+        ids = list(people)
+        withdrawn = [i for i, p in people.items() if (p.get("consent") or {}).get("email") is False]
+        self.unsubscribed = _unsubscribed(conn, withdrawn)
+        self.recent = _recent_sends(conn, ids, now, self.cfg.frequency_cap.per_days)
+        self.segments: dict[str, set[str]] = {}
+        self.decided: dict[tuple[str, str], dict[str, Any]] = {}  # this batch's rows by key
+        self.order: list[tuple[str, str]] = []
+        self.outgoing: list[tuple[tuple[str, str], outbox.Message]] = []
+
+    def is_member(self, segment: str, lead_id: str) -> bool:
+        """Stored membership; an undeclared name is an error, never a silent "not a member"."""
+        if segment not in self.segments:
+            from marketops.segments import service
+            from marketops.segments.membership import members_of
+
+            service.find(self.ctx, segment)  # NotFound naming segments.yml and the known names
+            self.segments[segment] = members_of(self.conn, segment, list(self.people))
+        return lead_id in self.segments[segment]
+
+    def decide(self, r: SendRequest, earlier: Mapping[str, Any] | None) -> SendResult:
+        category = compiled(self.root, r.template).model.category  # a bad template: file:line
+        lead = self.people.get(r.lead_id)
+        if lead is None:
+            result = SendResult("skipped", "lead_not_found", None, None)
+        else:
+            result = _decide(self, lead, category, r.suppression_segments)
+            if result is None:
+                result = self.enqueue(lead, r)
+        key = (r.lead_id, r.ref)
+        row = dict(earlier or {}) | dict(
+            lead_id=r.lead_id,
+            ref=r.ref,
+            template=r.template,
+            category=category,
+            status=result.status,
+            reason=result.reason,
+            retry_at=result.retry_at,
+            delivery_id=result.delivery_id,
+            decided_at=self.now,
+        )
+        row["attempts"] = (earlier or {}).get("attempts", 0) + 1
+        row.setdefault("created_at", self.now)
+        if key not in self.decided:
+            self.order.append(key)
+        self.decided[key] = row
+        if result.status == "queued" and category == "marketing":
+            self.recent.setdefault(r.lead_id, []).append(self.now)
+        return result
+
+    def enqueue(self, lead: Mapping[str, Any], r: SendRequest) -> SendResult:
+        """Render and stage the outbox row (written in `write`, with its id filled in then)."""
+        cfg = self.cfg
+        keys = signing_keys(os.environ, cfg.unsubscribe.secret_env)
+        topic = compiled(self.root, r.template).model.topic
+        token = make_token(lead["id"], topic, keys)
+        url = unsubscribe_url(cfg.unsubscribe.base_url, token)
+        try:
+            email = render(r.template, lead, r.params, self.ctx.workspace, unsubscribe_url=url)
+        except RenderError as exc:
+            detail = exc.problems[0].message if exc.problems else str(exc)
+            return SendResult("skipped", f"render_error: {detail}"[:300], None, None)
+        key = message_key(lead["id"], r.ref)
+        payload = message_payload(email, cfg, key, url, token, lead["id"], r.template)
+        msg = outbox.Message("email", lead["email"], payload, key, email.subject)
+        self.outgoing.append(((lead["id"], r.ref), msg))
+        return SendResult("queued", None, None, None)
+
+    def write(self, results: list[SendResult], keys: list[tuple[str, str]]) -> list[SendResult]:
+        """Outbox rows, then `email_sends` rows; the results with delivery ids filled in."""
+        ids = outbox.enqueue_many(self.conn, [m for _, m in self.outgoing], now=self.now)
+        for (key, _), delivery_id in zip(self.outgoing, ids, strict=True):
+            self.decided[key]["delivery_id"] = delivery_id
+        fresh = [self.decided[k] for k in self.order if "id" not in self.decided[k]]
+        again = [self.decided[k] for k in self.order if "id" in self.decided[k]]
+        _update(self.conn, again)
+        lost = _insert(self.conn, fresh)
+        out = []
+        for res, key in zip(results, keys, strict=True):
+            if key in lost:  # a concurrent call decided first: its answer stands
+                out.append(_result(lost[key]))
+            elif res.status == "queued" and res.delivery_id is None:
+                out.append(replace(res, delivery_id=self.decided[key]["delivery_id"]))
+            else:
+                out.append(res)
+        return out
 
 
-def _lead(conn: Connection, lead_id: str) -> dict[str, Any] | None:
-    q = select(leads).where(leads.c.id == lead_id)
-    if conn.dialect.name == "postgresql":
-        q = q.with_for_update()  # one decision at a time per person: the cap holds across workers
-    row = conn.execute(q).first()
-    return dict(row._mapping) if row is not None else None
+_CHUNK = 500  # ids per IN list
+
+
+def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), _CHUNK):
+        yield items[i : i + _CHUNK]
+
+
+def _existing(
+    conn: Connection, lead_ids: Sequence[str], refs: Collection[str]
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """The `email_sends` rows for these people and refs, by (lead, ref)."""
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    ref_list = sorted(refs)
+    for ids in _chunks(lead_ids):
+        for some_refs in _chunks(ref_list):
+            q = select(email_sends).where(
+                email_sends.c.lead_id.in_(ids), email_sends.c.ref.in_(some_refs)
+            )
+            out.update(((r.lead_id, r.ref), dict(r._mapping)) for r in conn.execute(q))
+    return out
+
+
+def _leads(conn: Connection, lead_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for ids in _chunks(lead_ids):
+        q = select(leads).where(leads.c.id.in_(ids)).order_by(leads.c.id)
+        if conn.dialect.name == "postgresql":
+            q = (
+                q.with_for_update()
+            )  # one decision at a time per person: the cap holds across workers
+        out.update((r.id, dict(r._mapping)) for r in conn.execute(q))
+    return out
+
+
+def _unsubscribed(conn: Connection, lead_ids: Sequence[str]) -> set[str]:
+    out: set[str] = set()
+    for ids in _chunks(lead_ids):
+        q = select(email_unsubscribes.c.lead_id).where(email_unsubscribes.c.lead_id.in_(ids))
+        out.update(conn.execute(q.distinct()).scalars())
+    return out
 
 
 def _decide(
-    conn: Connection,
-    ctx: Any,
-    lead: Mapping[str, Any],
-    cfg: MessagingFile,
-    category: str,
-    segments: Sequence[str],
-    now: datetime,
+    b: _Batch, lead: Mapping[str, Any], category: str, segments: Sequence[str]
 ) -> SendResult | None:
     """Why not now (skipped / deferred), or None when the email may go."""
+    cfg, now = b.cfg, b.now
     consent = (lead.get("consent") or {}).get("email")
     if consent is False:
-        reason = "unsubscribed" if has_unsubscribed(conn, lead["id"]) else "consent_withdrawn"
+        reason = "unsubscribed" if lead["id"] in b.unsubscribed else "consent_withdrawn"
         return SendResult("skipped", reason, None, None)
     if cfg.consent == "explicit" and consent is not True:
         return SendResult("skipped", "no_consent", None, None)
-    if _on_dnc(ctx, lead["email"]):
+    if _on_dnc(b.ctx, lead["email"]):
         return SendResult("skipped", "do_not_contact", None, None)
     for name in segments:
-        if _is_member(conn, ctx, name, lead["id"]):
+        if b.is_member(name, lead["id"]):
             return SendResult("skipped", f"suppression_segment:{name}", None, None)
     if category != "marketing":
         return None
     zone, _ = contact_zone(lead, cfg.quiet_hours)
     cap = cfg.frequency_cap
     if cap.enabled:
-        decision = cap_check(now, _recent_sends(conn, lead["id"], now, cap.per_days), cap)
+        decision = cap_check(now, b.recent.get(lead["id"], []), cap)
         if decision.over:
             if cap.over_cap == "skip" or decision.retry_at is None:
                 return SendResult("skipped", "frequency_cap", None, None)
@@ -148,63 +295,27 @@ def _on_dnc(ctx: Any, email: str) -> bool:
     )
 
 
-def _is_member(conn: Connection, ctx: Any, segment: str, lead_id: str) -> bool:
-    """Stored membership; an undeclared name is an error, never a silent "not a member"."""
-    from marketops.segments import service
-
-    service.find(ctx, segment)  # NotFound naming segments.yml and the known names
-    return bool(service.is_member(conn, segment, lead_id))
-
-
-def _recent_sends(conn: Connection, lead_id: str, now: datetime, days: float) -> list[datetime]:
-    return list(
-        conn.execute(
-            select(email_sends.c.decided_at).where(
-                email_sends.c.lead_id == lead_id,
-                email_sends.c.status == "queued",
-                email_sends.c.category == "marketing",
-                email_sends.c.decided_at > now - timedelta(days=days),
-            )
-        ).scalars()
-    )
+def _recent_sends(
+    conn: Connection, lead_ids: Sequence[str], now: datetime, days: float
+) -> dict[str, list[datetime]]:
+    """Each person's counted sends (queued marketing email) within the cap window."""
+    out: dict[str, list[datetime]] = {}
+    for ids in _chunks(lead_ids):
+        q = select(email_sends.c.lead_id, email_sends.c.decided_at).where(
+            email_sends.c.lead_id.in_(ids),
+            email_sends.c.status == "queued",
+            email_sends.c.category == "marketing",
+            email_sends.c.decided_at > now - timedelta(days=days),
+        )
+        for lead_id, at in conn.execute(q):
+            out.setdefault(lead_id, []).append(at)
+    return out
 
 
 def message_key(lead_id: str, ref: str) -> str:
     """The outbox idempotency key: the outbox never holds two emails for one (lead, ref)."""
     key = f"email:{lead_id}:{ref}"
     return key if len(key) <= 200 else "email:" + hashlib.sha256(key.encode()).hexdigest()
-
-
-def _enqueue(
-    conn: Connection,
-    lead: Mapping[str, Any],
-    cfg: MessagingFile,
-    template: str,
-    ref: str,
-    params: Mapping[str, Any] | None,
-    ctx: Any,
-    now: datetime,
-) -> SendResult:
-    keys = signing_keys(os.environ, cfg.unsubscribe.secret_env)
-    topic = compiled(ctx.workspace.root, template).model.topic
-    token = make_token(lead["id"], topic, keys)
-    url = unsubscribe_url(cfg.unsubscribe.base_url, token)
-    try:
-        email = render(template, lead, params, ctx.workspace, unsubscribe_url=url)
-    except RenderError as exc:
-        detail = exc.problems[0].message if exc.problems else str(exc)
-        return SendResult("skipped", f"render_error: {detail}"[:300], None, None)
-    key = message_key(lead["id"], ref)
-    delivery_id = outbox.enqueue(
-        conn,
-        channel="email",
-        destination=lead["email"],
-        subject=email.subject,
-        payload=message_payload(email, cfg, key, url, token, lead["id"], template),
-        idempotency_key=key,
-        now=now,
-    )
-    return SendResult("queued", None, None, delivery_id)
 
 
 def message_payload(
@@ -234,44 +345,54 @@ def message_payload(
     return payload
 
 
-def _record(
-    conn: Connection,
-    existing: Mapping[str, Any] | None,
-    lead_id: str,
-    ref: str,
-    template: str,
-    category: str,
-    result: SendResult,
-    now: datetime,
-) -> SendResult:
-    values = dict(
-        template=template,
-        category=category,
-        status=result.status,
-        reason=result.reason,
-        retry_at=result.retry_at,
-        delivery_id=result.delivery_id,
-        decided_at=now,
+_SEND_COLUMNS = (
+    "lead_id",
+    "ref",
+    "template",
+    "category",
+    "status",
+    "reason",
+    "retry_at",
+    "delivery_id",
+    "attempts",
+    "created_at",
+    "decided_at",
+)
+_DECISION = ("status", "reason", "retry_at", "delivery_id", "decided_at")
+
+
+def _insert(
+    conn: Connection, rows: Sequence[dict[str, Any]]
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """New `email_sends` rows in one executemany; the rows a concurrent call wrote first."""
+    if not rows:
+        return {}
+    encode = RowEncoder(email_sends, _SEND_COLUMNS, conn.dialect.name)
+    data = [encode([r[c] for c in _SEND_COLUMNS]) for r in rows]
+    written = execute_many(conn, encode.sql, data, suffix=" ON CONFLICT (lead_id, ref) DO NOTHING")
+    if written == len(rows):
+        return {}
+    stored = _existing(conn, sorted({r["lead_id"] for r in rows}), {r["ref"] for r in rows})
+    lost = {}
+    for r in rows:
+        key = (r["lead_id"], r["ref"])
+        theirs = stored[key]
+        if any(theirs[c] != r[c] for c in _DECISION):
+            lost[key] = theirs
+    return lost
+
+
+def _update(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Deferred rows decided again (the status check keeps a final answer final)."""
+    if not rows:
+        return
+    cols = ("template", "category", *_DECISION, "attempts")
+    conn.execute(
+        update(email_sends)
+        .where(email_sends.c.id == bindparam("b_id"), email_sends.c.status == "deferred")
+        .values({c: bindparam(f"v_{c}") for c in cols}),
+        [{"b_id": r["id"], **{f"v_{c}": r[c] for c in cols}} for r in rows],
     )
-    if existing is not None:
-        conn.execute(
-            update(email_sends)
-            .where(email_sends.c.id == existing["id"], email_sends.c.status == "deferred")
-            .values(**values, attempts=email_sends.c.attempts + 1)
-        )
-        return result
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    inserted = conn.execute(
-        dialect.insert(email_sends)
-        .values(lead_id=lead_id, ref=ref, created_at=now, attempts=1, **values)
-        .on_conflict_do_nothing(index_elements=["lead_id", "ref"])
-        .returning(email_sends.c.id)
-    ).scalar()
-    if inserted is None:  # a concurrent call decided first: its answer stands
-        row = _existing(conn, lead_id, ref)
-        assert row is not None
-        return _result(row)
-    return result
 
 
 def list_sends(

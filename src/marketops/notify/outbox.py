@@ -23,6 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from marketops.errors import MarketopsError, NotFound, Problem
 from marketops.notify import CHANNELS
 from marketops.notify.policy import Decision, SendResult
+from marketops.store.bulk import RowEncoder, execute_many
 from marketops.store.tables_notify import TS, outbox, outbox_attempts
 
 STATUSES = ("pending", "delivered", "dead")
@@ -44,19 +45,7 @@ def enqueue(
     `INSERT … ON CONFLICT DO NOTHING` keeps the caller's transaction usable on PostgreSQL, where a
     unique violation would abort it.
     """
-    problems = []
-    if channel not in CHANNELS:
-        problems.append(
-            Problem("channel", f"unknown channel {channel!r}", f"use one of {CHANNELS}")
-        )
-    if not destination:
-        problems.append(Problem("destination", "empty", "a URL, a named destination or an address"))
-    if not idempotency_key or len(idempotency_key) > 200:
-        problems.append(Problem("idempotency_key", "must be 1-200 characters"))
-    if not isinstance(payload, dict):
-        problems.append(Problem("payload", "must be a JSON object"))
-    if problems:
-        raise MarketopsError("cannot enqueue the notification", problems)
+    _check(channel, destination, idempotency_key, payload)
     values = dict(
         idempotency_key=idempotency_key,
         channel=channel,
@@ -77,6 +66,85 @@ def enqueue(
             select(outbox.c.id).where(outbox.c.idempotency_key == idempotency_key)
         ).scalar_one()
     )
+
+
+def _check(channel: str, destination: str, idempotency_key: str, payload: Any) -> None:
+    problems = []
+    if channel not in CHANNELS:
+        problems.append(
+            Problem("channel", f"unknown channel {channel!r}", f"use one of {CHANNELS}")
+        )
+    if not destination:
+        problems.append(Problem("destination", "empty", "a URL, a named destination or an address"))
+    if not idempotency_key or len(idempotency_key) > 200:
+        problems.append(Problem("idempotency_key", "must be 1-200 characters"))
+    if not isinstance(payload, dict):
+        problems.append(Problem("payload", "must be a JSON object"))
+    if problems:
+        raise MarketopsError("cannot enqueue the notification", problems)
+
+
+@dataclass(frozen=True)
+class Message:
+    """One delivery for `enqueue_many`: `enqueue`'s arguments but `now`."""
+
+    channel: str
+    destination: str
+    payload: dict
+    idempotency_key: str
+    subject: str | None = None
+
+
+_COLUMNS = (
+    "idempotency_key",
+    "channel",
+    "destination",
+    "subject",
+    "payload",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "created_at",
+    "updated_at",
+)
+_CHUNK = 500  # keys per IN list
+
+
+def enqueue_many(conn: Connection, messages: Sequence[Message], *, now: datetime) -> list[int]:
+    """`enqueue` for many deliveries: one executemany and one id lookup per batch.
+
+    Same rows, same keys and the same rule (a key already in the outbox, or twice in the batch,
+    is one delivery) as `enqueue`; returns each message's id in order.
+    """
+    if len(messages) <= 1:
+        return [
+            enqueue(
+                conn,
+                channel=m.channel,
+                destination=m.destination,
+                payload=m.payload,
+                idempotency_key=m.idempotency_key,
+                now=now,
+                subject=m.subject,
+            )
+            for m in messages
+        ]
+    for m in messages:
+        _check(m.channel, m.destination, m.idempotency_key, m.payload)
+    encode = RowEncoder(outbox, _COLUMNS, conn.dialect.name)
+    fixed = ("pending", 0, now, now, now)
+    rows = [
+        encode((m.idempotency_key, m.channel, m.destination, m.subject, m.payload, *fixed))
+        for m in messages
+    ]
+    execute_many(conn, encode.sql, rows, suffix=" ON CONFLICT (idempotency_key) DO NOTHING")
+    keys = list(dict.fromkeys(m.idempotency_key for m in messages))
+    ids: dict[str, int] = {}
+    for i in range(0, len(keys), _CHUNK):
+        chunk = keys[i : i + _CHUNK]
+        q = select(outbox.c.idempotency_key, outbox.c.id).where(outbox.c.idempotency_key.in_(chunk))
+        ids.update((k, int(v)) for k, v in conn.execute(q))
+    return [ids[m.idempotency_key] for m in messages]
 
 
 _INSERTS: dict[str, Any] = {}
