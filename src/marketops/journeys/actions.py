@@ -4,10 +4,13 @@ Everything that leaves the database goes through the outbox (emails, owner notif
 webhooks) with the step's key, so the effect commits with the step record or not at all.
 Each action returns (outcome, result, retry_at): outcome `deferred` means "run this step again
 at retry_at" (quiet hours, frequency cap, a lead row another transaction holds).
+`run_steps` runs many people's steps of one kind: emails, owner notifications and webhooks in
+one batched call (a few queries and one executemany per table), the others one by one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,6 +19,7 @@ from sqlalchemy import Connection, insert, update
 
 from marketops.errors import MarketopsError
 from marketops.journeys.models import Journey, Step
+from marketops.notify.outbox import Message, enqueue_many
 from marketops.store.schema import lead_events, leads
 
 # columns a journey may set; everything else goes to the lead's attributes
@@ -54,22 +58,31 @@ class Run:
 Result = tuple[str, dict[str, Any], datetime | None]
 
 
-def send_email(r: Run) -> Result:
-    from marketops.messaging.send import send_email as send
+def send_emails(runs: Sequence[Run]) -> list[Result]:
+    """Each run's email through one `send_emails` call (the policy facts read once)."""
+    from marketops.messaging.send import SendRequest
+    from marketops.messaging.send import send_emails as send
 
-    spec = r.step.send_email
-    assert spec is not None
-    out = send(
-        r.conn,
-        r.ctx,
-        lead_id=r.lead["id"],
-        template=spec.template,
-        ref=r.key,
-        now=r.now,
-        suppression_segments=tuple(r.journey.suppression_segments),
-        params=spec.params or None,
-    )
-    result = {"template": spec.template, "status": out.status, "reason": out.reason}
+    requests = []
+    for r in runs:
+        spec = r.step.send_email
+        assert spec is not None
+        requests.append(
+            SendRequest(
+                r.lead["id"],
+                spec.template,
+                r.key,
+                tuple(r.journey.suppression_segments),
+                spec.params or None,
+            )
+        )
+    first = runs[0]
+    outs = send(first.conn, first.ctx, requests, first.now)
+    return [_sent(r, q.template, out) for r, q, out in zip(runs, requests, outs, strict=True)]
+
+
+def _sent(r: Run, template: str, out: Any) -> Result:
+    result = {"template": template, "status": out.status, "reason": out.reason}
     if out.delivery_id is not None:
         result["delivery_id"] = out.delivery_id
     if out.status == "deferred":
@@ -77,16 +90,13 @@ def send_email(r: Run) -> Result:
     return ("sent" if out.status == "queued" else "skipped"), result, None
 
 
-def notify_owner(r: Run) -> Result:
-    from marketops.notify.outbox import enqueue
-
+def _owner_message(r: Run) -> Message | Result:
     spec = r.step.notify_owner
     assert spec is not None
     owner = r.lead.get("owner")
     if not owner:
         return "skipped", {"reason": "the lead has no owner"}, None
-    oid = enqueue(
-        r.conn,
+    return Message(
         channel=spec.channel,
         destination=f"owner:{owner}",
         payload={
@@ -98,19 +108,14 @@ def notify_owner(r: Run) -> Result:
             "text": spec.message,
         },
         idempotency_key=r.key,
-        now=r.now,
         subject=f"[journey {r.journey.name}] lead {r.lead['id']}",
     )
-    return "done", {"outbox_id": oid, "owner": owner}, None
 
 
-def webhook(r: Run) -> Result:
-    from marketops.notify.outbox import enqueue
-
+def _webhook_message(r: Run) -> Message | Result:
     spec = r.step.webhook
     assert spec is not None
-    oid = enqueue(
-        r.conn,
+    return Message(
         channel="webhook",
         destination=spec.url,
         payload={
@@ -121,9 +126,23 @@ def webhook(r: Run) -> Result:
             **spec.payload,
         },
         idempotency_key=r.key,
-        now=r.now,
     )
-    return "done", {"outbox_id": oid}, None
+
+
+def _outbox_steps(runs: Sequence[Run], build: Callable[[Run], Message | Result]) -> list[Result]:
+    """Steps whose effect is one outbox row each: the rows go in with one `enqueue_many`."""
+    built = [build(r) for r in runs]
+    messages = [m for m in built if isinstance(m, Message)]
+    ids = iter(enqueue_many(runs[0].conn, messages, now=runs[0].now))
+    out: list[Result] = []
+    for r, m in zip(runs, built, strict=True):
+        if not isinstance(m, Message):
+            out.append(m)
+        elif m.channel == "webhook":
+            out.append(("done", {"outbox_id": next(ids)}, None))
+        else:
+            out.append(("done", {"outbox_id": next(ids), "owner": r.lead.get("owner")}, None))
+    return out
 
 
 def update_field(r: Run) -> Result:
@@ -195,12 +214,21 @@ def _list(r: Run, add: bool) -> Result:
     return ("done" if n else "skipped"), {"list": spec.list, "changed": n}, None
 
 
-ACTIONS = {
-    "send_email": send_email,
-    "notify_owner": notify_owner,
-    "webhook": webhook,
+BATCHED: dict[str, Callable[[Sequence[Run]], list[Result]]] = {
+    "send_email": send_emails,
+    "notify_owner": lambda runs: _outbox_steps(runs, _owner_message),
+    "webhook": lambda runs: _outbox_steps(runs, _webhook_message),
+}
+ONE_BY_ONE: dict[str, Callable[[Run], Result]] = {
     "update_field": update_field,
     "change_stage": change_stage,
     "add_to_list": lambda r: _list(r, True),
     "remove_from_list": lambda r: _list(r, False),
 }
+
+
+def run_steps(kind: str, runs: Sequence[Run]) -> list[Result]:
+    """Many people's steps of one kind: batched where the action has a batch form, else one by
+    one in the order given."""
+    batched = BATCHED.get(kind)
+    return batched(runs) if batched is not None else [ONE_BY_ONE[kind](r) for r in runs]

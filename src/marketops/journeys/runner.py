@@ -8,7 +8,8 @@ PostgreSQL the claim is `FOR UPDATE SKIP LOCKED`, so several workers take differ
 SQLite `BEGIN IMMEDIATE` serialises writers. Paused and stopped journeys are not claimed.
 
 Steps chain within a tick until a wait that has not ended (or the end), so a person's run of
-actions happens at once. A batch runs without savepoints; if anything in it raises, it is run
+actions happens at once. The batch's people advance in rounds (`run_people`): each round's
+action steps run grouped by kind, so a batch's emails are decided and written together. A batch runs without savepoints; if anything in it raises, it is run
 again with a savepoint per person and only the failing person is set aside (`failed`, with the
 error, replayable with `marketops journey retry`); a database error (lock timeout, deadlock)
 leaves that person due for the next tick instead. People are run in lead order, so workers lock
@@ -18,17 +19,18 @@ lead rows in one order.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.exc import DBAPIError
 
 from marketops.journeys import engine
-from marketops.journeys.actions import ACTIONS, Run
+from marketops.journeys.actions import Result, Run, run_steps
 from marketops.journeys.models import Journey, Step
 from marketops.journeys.versions import Definitions
+from marketops.store.bulk import bulk_insert
 from marketops.store.schema import activities, leads
 from marketops.store.tables_events import event_identities, events
 from marketops.store.tables_journeys import (
@@ -102,10 +104,52 @@ class Members:
         return segment in self._names
 
 
+Outcome = tuple[list[dict[str, Any]], dict[str, Any]]  # (step records, the enrolment's values)
+
+
 def run_enrolment(
     conn: Connection, ctx: Any, e: Any, journey: Journey, lead: dict[str, Any], now: datetime
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+) -> Outcome:
     """Run one person's due steps: (step records, the enrolment's new values)."""
+    return run_people(conn, ctx, [(e, journey, lead)], now)[0]
+
+
+def run_people(
+    conn: Connection, ctx: Any, people: list[tuple[Any, Journey, dict[str, Any]]], now: datetime
+) -> list[Outcome]:
+    """Run many people's due steps side by side, in rounds: each person goes as far as their
+    next action step, then that round's actions run grouped by kind (`run_steps`: one batched
+    call per kind, people in the order given), and each person carries on with their result.
+    A person's own steps keep their order; only different people's steps share a round."""
+    walks = [_walk(conn, ctx, e, j, lead, now) for e, j, lead in people]
+    out: list[Outcome | None] = [None] * len(walks)
+    waiting: dict[int, Run] = {}
+
+    def advance(i: int, answer: Any) -> None:
+        try:
+            waiting[i] = walks[i].send(answer)
+        except StopIteration as done:
+            out[i] = done.value
+
+    for i in range(len(walks)):
+        advance(i, None)
+    while waiting:
+        this_round, waiting = waiting, {}
+        by_kind: dict[str, list[int]] = {}
+        for i, run in this_round.items():
+            by_kind.setdefault(run.step.kind, []).append(i)
+        for kind, idx in by_kind.items():
+            results = run_steps(kind, [this_round[i] for i in idx])
+            for i, result in zip(idx, results, strict=True):
+                advance(i, result)
+    assert all(o is not None for o in out)
+    return out  # type: ignore[return-value]
+
+
+def _walk(
+    conn: Connection, ctx: Any, e: Any, journey: Journey, lead: dict[str, Any], now: datetime
+) -> Generator[Run, Result, Outcome]:
+    """One person's steps; yields each action step's Run and is sent its result."""
     st = _blank(e)
     runs: list[dict[str, Any]] = []
     member = Members(conn, e.lead_id)
@@ -131,7 +175,7 @@ def run_enrolment(
             outcome, result = "exit", {"reason": step.exit.reason}
         else:
             run = Run(conn, ctx, journey, step, e.id, e.version, attempt, st["defers"], lead, now)
-            outcome, result, retry_at = ACTIONS[step.kind](run)
+            outcome, result, retry_at = yield run
             if outcome == "deferred":
                 st["defers"] += 1
                 st["due_at"] = retry_at
@@ -242,39 +286,43 @@ def _tick(ctx: Any, now: datetime, *, safe: bool, limit: int) -> tuple[int, int]
         }
         runs: list[dict[str, Any]] = []
         finals: list[dict[str, Any]] = []
+        people = []
         # people in lead order: two workers lock lead rows in the same order (no deadlock)
         for e in sorted(due, key=lambda e: (e.lead_id, e.id)):
             lead = rows.get(e.lead_id)
             if lead is None:
                 finals.append(_final(e, _out(_blank(e), "exited", now, "lead deleted"), now))
-                continue
-            if not safe:
-                r, st = run_enrolment(conn, ctx, e, defs(e.journey, e.version), lead, now)
-            else:
-                try:
-                    with conn.begin_nested():
-                        r, st = run_enrolment(conn, ctx, e, defs(e.journey, e.version), lead, now)
-                        if r:
-                            conn.execute(insert(journey_step_runs), r)
-                except DBAPIError as exc:  # the store's trouble (lock, deadlock): due again
-                    log.warning("journey enrolment %s deferred: %s", e.id, type(exc).__name__)
-                    continue
-                except Exception as exc:
-                    log.warning(
-                        "journey %s enrolment %s failed: %s", e.journey, e.id, type(exc).__name__
-                    )
-                    r = []
-                    st = _out(_blank(e), "failed", now, f"{type(exc).__name__}: {exc}"[:500])
-                    st["step"], st["due_at"] = e.step, None
-                    st["exited_at"] = None
-                finals.append(_final(e, st, now))
-                continue
+            elif not safe:
+                people.append((e, defs(e.journey, e.version), lead))
+            elif (alone := _alone(conn, ctx, e, defs, lead, now)) is not None:
+                finals.append(_final(e, alone[1], now))
+        for (e, _, _), (r, st) in zip(people, run_people(conn, ctx, people, now), strict=True):
             runs.extend(r)
             finals.append(_final(e, st, now))
-        if runs:
-            conn.execute(insert(journey_step_runs), runs)
+        bulk_insert(conn, journey_step_runs, runs)
         _save(conn, finals)
     return len(due), len(runs)
+
+
+def _alone(
+    conn: Connection, ctx: Any, e: Any, defs: Definitions, lead: dict[str, Any], now: datetime
+) -> Outcome | None:
+    """One person under a savepoint (the re-run after a batch failed): a failure sets only
+    this person aside; a database error leaves them due (None: nothing to save)."""
+    try:
+        with conn.begin_nested():
+            r, st = run_enrolment(conn, ctx, e, defs(e.journey, e.version), lead, now)
+            bulk_insert(conn, journey_step_runs, r)
+        return [], st
+    except DBAPIError as exc:  # the store's trouble (lock, deadlock): due again
+        log.warning("journey enrolment %s deferred: %s", e.id, type(exc).__name__)
+        return None
+    except Exception as exc:
+        log.warning("journey %s enrolment %s failed: %s", e.journey, e.id, type(exc).__name__)
+        st = _out(_blank(e), "failed", now, f"{type(exc).__name__}: {exc}"[:500])
+        st["step"], st["due_at"] = e.step, None
+        st["exited_at"] = None
+        return [], st
 
 
 def _blank(e: Any) -> dict[str, Any]:
