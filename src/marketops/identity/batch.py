@@ -285,7 +285,6 @@ def resolve_frame(
         backend = open_backend(cfg.engine)
         try:
             backend.con.register("mo_frame", table)  # Arrow over the frame's buffers
-            del table
             backend.con.execute(
                 "CREATE TEMP VIEW mo_reps AS SELECT * EXCLUDE (mo_rep) FROM mo_frame WHERE mo_rep"
             )
@@ -293,12 +292,13 @@ def resolve_frame(
             labelled = None
             if do_train and cfg.training.m_from == "exact_links":
                 labelled = m_from_exact_links(
-                    backend.con, "mo_frame", det, base, cfg.training.min_labelled_pairs
+                    backend.con, table, det, base, cfg.training.min_labelled_pairs
                 )
                 if labelled:
                     notes.append(f"m from exact links for: {', '.join(sorted(labelled))}")
                 else:
                     notes.append("too few exact links to learn m from: EM instead")
+            del table  # the connection holds it
             t_m = time.perf_counter() - t1
             pairs, used = train_and_predict(
                 backend,

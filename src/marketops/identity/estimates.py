@@ -56,30 +56,31 @@ def prior_from_rules(
 
 def m_from_exact_links(
     con: Any,
-    table: str,
+    table: pa.Table,
     det: list[tuple[np.ndarray, np.ndarray, str]],
     model: MatchModel,
     min_pairs: int,
 ) -> dict[str, list[float]]:
-    """m per comparison from the pairs the exact rules linked (`table` has a `mo_row` column:
-    the row positions in `det`). The share of those pairs in each level estimates P(level |
-    match). A comparison is not learned from pairs its own column linked (email from
-    phone-linked pairs, phone from email-linked ones); add-½ smoothing keeps every level
-    possible. Comparisons with fewer than `min_pairs` usable pairs are left out."""
+    """m per comparison from the pairs the exact rules linked (`det` holds row positions in
+    `table`). The share of those pairs in each level estimates P(level | match). A comparison
+    is not learned from pairs its own column linked (email from phone-linked pairs, phone from
+    email-linked ones); add-½ smoothing keeps every level possible. Comparisons with fewer than
+    `min_pairs` usable pairs are left out. Both sides of each pair are taken from the Arrow
+    table by position (no join over all records)."""
     if not det or not any(len(src) for src, _, _ in det):
         return {}
-    pairs = pa.table(
-        {
-            "a": np.concatenate([src for src, _, _ in det]).astype(np.int64),
-            "b": np.concatenate([dst for _, dst, _ in det]).astype(np.int64),
-            "rule": np.concatenate([np.full(len(src), rule, dtype=object) for src, _, rule in det]),
-        }
-    )
+    a = np.concatenate([src for src, _, _ in det]).astype(np.int64)
+    b = np.concatenate([dst for _, dst, _ in det]).astype(np.int64)
     cols = sorted(
         {lv[1] for c in model.comparisons for lv in c.levels}
         | {c.spec.column for c in model.comparisons}
     )
-    sides = ", ".join(f"l.{_q(c)} AS {_q(c + '_l')}, r.{_q(c)} AS {_q(c + '_r')}" for c in cols)
+    sub = table.select(cols)
+    left, right = sub.take(pa.array(a)), sub.take(pa.array(b))
+    arrays = {"rule": pa.array(np.concatenate([np.full(len(s), r) for s, _, r in det]))}
+    for c in cols:
+        arrays[f"{c}_l"], arrays[f"{c}_r"] = left.column(c), right.column(c)
+    pairs = pa.table(arrays)
     cases = []
     for i, comp in enumerate(model.comparisons):
         c = comp.spec.column
@@ -91,10 +92,8 @@ def m_from_exact_links(
     con.register("mo_labelled_pairs", pairs)
     try:
         rows = con.execute(
-            f"SELECT rule, {levels}, count(*) FROM (SELECT rule, {', '.join(cases)} FROM "
-            f"(SELECT p.rule, {sides} FROM mo_labelled_pairs p "
-            f"JOIN {table} l ON l.mo_row = p.a JOIN {table} r ON r.mo_row = p.b)) "
-            f"GROUP BY ALL"
+            f"SELECT rule, {levels}, count(*) FROM "
+            f"(SELECT rule, {', '.join(cases)} FROM mo_labelled_pairs) GROUP BY ALL"
         ).fetchall()
     finally:
         con.unregister("mo_labelled_pairs")
