@@ -148,8 +148,27 @@ def render(
     placeholder link is shown. Raises RenderError naming the token that had no value.
     """
     root = Path(ws.root)
-    cfg = messaging_config(root)
-    tpl = compiled(root, template_name)
+    return render_compiled(
+        compiled(root, template_name),
+        messaging_config(root),
+        lead,
+        params,
+        unsubscribe_url=unsubscribe_url,
+        where=(root, template_name),
+    )
+
+
+def render_compiled(
+    tpl: Compiled,
+    cfg: MessagingFile,
+    lead: Mapping[str, Any],
+    params: Mapping[str, Any] | None,
+    *,
+    unsubscribe_url: str | None,
+    where: tuple[Path, str],
+) -> RenderedEmail:
+    """`render` with the template and config already in hand (a batch looks them up once);
+    `where` is (workspace root, template name) for the error message."""
     from_name = tpl.model.from_name or cfg.sender.name
     url = unsubscribe_url or f"{cfg.unsubscribe.base_url}/u/preview"
     values = tokens_of(lead, params) | {
@@ -157,6 +176,7 @@ def render(
         "postal_address": cfg.footer.postal_address,
         "sender_name": from_name,
     }
+    root, template_name = where
     try:
         subject = " ".join(tpl.subject.render(values).split())
         text = tpl.text.render(values)

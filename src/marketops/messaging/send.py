@@ -18,12 +18,18 @@ from datetime import datetime, timedelta
 from email.utils import formataddr
 from typing import Any, Literal
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, select, tuple_, update
 
 from marketops.errors import MarketopsError, Problem
 from marketops.messaging.config import MessagingFile
 from marketops.messaging.policy import cap_check, contact_zone, quiet_until
-from marketops.messaging.render import RenderError, compiled, messaging_config, render
+from marketops.messaging.render import (
+    Compiled,
+    RenderError,
+    compiled,
+    messaging_config,
+    render_compiled,
+)
 from marketops.messaging.unsubscribe import (
     make_token,
     signing_keys,
@@ -99,7 +105,7 @@ def send_emails(
         return []
     lead_ids = sorted({r.lead_id for r in requests})
     people = _leads(conn, lead_ids)  # the lock first: the rows read next are then settled
-    prior = _existing(conn, lead_ids, {r.ref for r in requests})
+    prior = _existing(conn, {(r.lead_id, r.ref) for r in requests})
     batch = _Batch(conn, ctx, people, now)
     results: list[SendResult] = []
     for r in requests:
@@ -126,9 +132,17 @@ class _Batch:
         self.unsubscribed = _unsubscribed(conn, withdrawn)
         self.recent = _recent_sends(conn, ids, now, self.cfg.frequency_cap.per_days)
         self.segments: dict[str, set[str]] = {}
+        self.templates: dict[str, Compiled] = {}
         self.decided: dict[tuple[str, str], dict[str, Any]] = {}  # this batch's rows by key
         self.order: list[tuple[str, str]] = []
         self.outgoing: list[tuple[tuple[str, str], outbox.Message]] = []
+
+    def template(self, name: str) -> Compiled:
+        """The compiled template, looked up once per batch (the lookup stats the file)."""
+        tpl = self.templates.get(name)
+        if tpl is None:
+            tpl = self.templates[name] = compiled(self.root, name)
+        return tpl
 
     def is_member(self, segment: str, lead_id: str) -> bool:
         """Stored membership; an undeclared name is an error, never a silent "not a member"."""
@@ -141,7 +155,7 @@ class _Batch:
         return lead_id in self.segments[segment]
 
     def decide(self, r: SendRequest, earlier: Mapping[str, Any] | None) -> SendResult:
-        category = compiled(self.root, r.template).model.category  # a bad template: file:line
+        category = self.template(r.template).model.category  # a bad template: file:line
         lead = self.people.get(r.lead_id)
         if lead is None:
             result = SendResult("skipped", "lead_not_found", None, None)
@@ -174,11 +188,14 @@ class _Batch:
         """Render and stage the outbox row (written in `write`, with its id filled in then)."""
         cfg = self.cfg
         keys = signing_keys(os.environ, cfg.unsubscribe.secret_env)
-        topic = compiled(self.root, r.template).model.topic
+        tpl = self.template(r.template)
+        topic = tpl.model.topic
         token = make_token(lead["id"], topic, keys)
         url = unsubscribe_url(cfg.unsubscribe.base_url, token)
         try:
-            email = render(r.template, lead, r.params, self.ctx.workspace, unsubscribe_url=url)
+            email = render_compiled(
+                tpl, cfg, lead, r.params, unsubscribe_url=url, where=(self.root, r.template)
+            )
         except RenderError as exc:
             detail = exc.problems[0].message if exc.problems else str(exc)
             return SendResult("skipped", f"render_error: {detail}"[:300], None, None)
@@ -217,17 +234,14 @@ def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
 
 
 def _existing(
-    conn: Connection, lead_ids: Sequence[str], refs: Collection[str]
+    conn: Connection, keys: Collection[tuple[str, str]]
 ) -> dict[tuple[str, str], dict[str, Any]]:
-    """The `email_sends` rows for these people and refs, by (lead, ref)."""
+    """The `email_sends` rows for these (lead, ref) pairs: one probe of the unique index each."""
     out: dict[tuple[str, str], dict[str, Any]] = {}
-    ref_list = sorted(refs)
-    for ids in _chunks(lead_ids):
-        for some_refs in _chunks(ref_list):
-            q = select(email_sends).where(
-                email_sends.c.lead_id.in_(ids), email_sends.c.ref.in_(some_refs)
-            )
-            out.update(((r.lead_id, r.ref), dict(r._mapping)) for r in conn.execute(q))
+    pair = tuple_(email_sends.c.lead_id, email_sends.c.ref)
+    for some in _chunks(sorted(keys)):
+        q = select(email_sends).where(pair.in_(some))
+        out.update(((r.lead_id, r.ref), dict(r._mapping)) for r in conn.execute(q))
     return out
 
 
@@ -372,7 +386,7 @@ def _insert(
     written = execute_many(conn, encode.sql, data, suffix=" ON CONFLICT (lead_id, ref) DO NOTHING")
     if written == len(rows):
         return {}
-    stored = _existing(conn, sorted({r["lead_id"] for r in rows}), {r["ref"] for r in rows})
+    stored = _existing(conn, {(r["lead_id"], r["ref"]) for r in rows})
     lost = {}
     for r in rows:
         key = (r["lead_id"], r["ref"])
