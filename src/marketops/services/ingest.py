@@ -322,7 +322,9 @@ def ingest_file(
 ) -> IngestStats:
     """Ingest `path`; safe to re-run after a crash or on a finished file.
 
-    `workers`: processes for the pure stages (default: all cores for files over 20,000 rows).
+    `workers`: worker processes (default: all cores for files over 20,000 rows). With two or
+    more, workers decide records speculatively and this process only writes (`batch_worker`,
+    `batch_commit`); with real-time identity linking on, they only validate and normalize.
     """
     clock = now or (lambda: datetime.now(UTC))
     path = Path(path)
