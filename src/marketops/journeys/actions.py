@@ -77,7 +77,8 @@ def send_emails(runs: Sequence[Run]) -> list[Result]:
             )
         )
     first = runs[0]
-    outs = send(first.conn, first.ctx, requests, first.now)
+    known = {r.lead["id"]: r.lead for r in runs}
+    outs = send(first.conn, first.ctx, requests, first.now, known=known)
     return [_sent(r, q.template, out) for r, q, out in zip(runs, requests, outs, strict=True)]
 
 

@@ -85,7 +85,12 @@ def send_email(
 
 
 def send_emails(
-    conn: Connection, ctx: Any, requests: Sequence[SendRequest], now: datetime
+    conn: Connection,
+    ctx: Any,
+    requests: Sequence[SendRequest],
+    now: datetime,
+    *,
+    known: Mapping[str, dict[str, Any]] | None = None,
 ) -> list[SendResult]:
     """`send_email` for many requests at once, with the same answers as one call each in order.
 
@@ -94,7 +99,8 @@ def send_emails(
     are loaded for the whole batch in a few queries, the decisions are taken in request order
     (an email queued earlier in the batch counts toward a later one's cap, a repeated (lead, ref)
     gets the earlier answer), then outbox and `email_sends` rows are written with one
-    executemany each.
+    executemany each. `known`: lead rows the caller read in this transaction; SQLite uses them
+    (its one writer has held the database since BEGIN), PostgreSQL reads and locks them again.
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
@@ -104,7 +110,9 @@ def send_emails(
     if not requests:
         return []
     lead_ids = sorted({r.lead_id for r in requests})
-    people = _leads(conn, lead_ids)  # the lock first: the rows read next are then settled
+    people = _leads(
+        conn, lead_ids, known or {}
+    )  # the lock first: the rows read next are then settled
     prior = _existing(conn, {(r.lead_id, r.ref) for r in requests})
     batch = _Batch(conn, ctx, people, now)
     results: list[SendResult] = []
@@ -133,6 +141,7 @@ class _Batch:
         self.recent = _recent_sends(conn, ids, now, self.cfg.frequency_cap.per_days)
         self.segments: dict[str, set[str]] = {}
         self.templates: dict[str, Compiled] = {}
+        self.dnc = ctx.suppression_index()  # do-not-contact: the CSV and the store, cached
         self.decided: dict[tuple[str, str], dict[str, Any]] = {}  # this batch's rows by key
         self.order: list[tuple[str, str]] = []
         self.outgoing: list[tuple[tuple[str, str], outbox.Message]] = []
@@ -245,11 +254,14 @@ def _existing(
     return out
 
 
-def _leads(conn: Connection, lead_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    for ids in _chunks(lead_ids):
+def _leads(
+    conn: Connection, lead_ids: Sequence[str], known: Mapping[str, dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    locking = conn.dialect.name == "postgresql"
+    out = {} if locking else {i: known[i] for i in lead_ids if i in known}
+    for ids in _chunks([i for i in lead_ids if i not in out]):
         q = select(leads).where(leads.c.id.in_(ids)).order_by(leads.c.id)
-        if conn.dialect.name == "postgresql":
+        if locking:
             q = (
                 q.with_for_update()
             )  # one decision at a time per person: the cap holds across workers
@@ -276,7 +288,7 @@ def _decide(
         return SendResult("skipped", reason, None, None)
     if cfg.consent == "explicit" and consent is not True:
         return SendResult("skipped", "no_consent", None, None)
-    if _on_dnc(b.ctx, lead["email"]):
+    if _on_dnc(b.dnc, lead["email"]):
         return SendResult("skipped", "do_not_contact", None, None)
     for name in segments:
         if b.is_member(name, lead["id"]):
@@ -299,8 +311,7 @@ def _decide(
     return None
 
 
-def _on_dnc(ctx: Any, email: str) -> bool:
-    index = ctx.suppression_index()
+def _on_dnc(index: Any, email: str) -> bool:
     email = email.strip().lower()
     domain = domain_of(email)
     return any(
