@@ -15,14 +15,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError
 
 from marketops.pipeline.enrich import enrich
 from marketops.pipeline.records import Assignment, StoredLead
 from marketops.pipeline.runner import Outcome, conclude, judge, start_timers, stored
 from marketops.routing.assign import assign, complete
 from marketops.services.batch_worker import Rejected, Setup, Speculated, prepare_row
-from marketops.services.capture import new_lead_id
+from marketops.services.capture import in_transaction, new_lead_id
 from marketops.services.context import AppContext
 from marketops.store import leads_repo
 from marketops.store.bulk import execute_many
@@ -54,18 +53,14 @@ def commit_chunk(
     extra_writes: Callable[[Connection, list[Tally]], None] | None = None,
 ) -> list[Tally]:
     """Write one chunk; `extra_writes(conn, tally)` (the checkpoint) joins the transaction."""
-    for attempt in range(3):
-        try:
-            with ctx.engine.begin() as conn:
-                tally = _write(conn, setup, chunk, now, lookups, speculated)
-                if extra_writes is not None:
-                    extra_writes(conn, tally)
-            return tally
-        except IntegrityError:
-            # PostgreSQL: a concurrent writer created the same email first; the retry sees it
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+
+    def write(conn: Connection) -> list[Tally]:
+        tally = _write(conn, setup, chunk, now, lookups, speculated)
+        if extra_writes is not None:
+            extra_writes(conn, tally)
+        return tally
+
+    return in_transaction(ctx, write)
 
 
 def _write(

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from marketops.identity.service import link_outcomes
@@ -22,6 +23,8 @@ from marketops.pipeline.runner import Outcome, Prepared, decide, prepare
 from marketops.pipeline.suppress import SuppressionIndex
 from marketops.services.context import AppContext
 from marketops.store import leads_repo
+
+T = TypeVar("T")
 
 
 def new_lead_id() -> str:
@@ -64,38 +67,47 @@ def capture(
         prepared = [prepare(r, cfg, now) for r in batch.raws]
     lookups = lookups_for(ctx, prepared)
     suppression = suppression if suppression is not None else ctx.suppression_index()
+
+    def write(conn: Connection) -> list[Outcome]:
+        emails = [p.lead.email for p in prepared if p.lead is not None]
+        existing = leads_repo.load_by_emails(conn, emails)
+        slots = leads_repo.SlotAllocator(conn)
+        outcomes = decide(
+            prepared,
+            cfg,
+            existing=existing,
+            lookups=lookups,
+            suppression=suppression,
+            take_slot=slots,
+            now=now,
+            new_id=new_lead_id,
+        )
+        leads_repo.persist(
+            conn,
+            outcomes,
+            existing_ids={s.id for s in existing.values()},
+            source=batch.source,
+            refs=batch.refs,
+            rows=batch.rows,
+            now=now,
+        )
+        slots.save()
+        link_outcomes(ctx, conn, outcomes, now)  # identity resolution, if enabled
+        if extra_writes is not None:
+            extra_writes(conn, outcomes)
+        return outcomes
+
+    return in_transaction(ctx, write)
+
+
+def in_transaction(ctx: AppContext, write: Callable[[Connection], T]) -> T:
+    """`write(conn)` in one write transaction, retried when a concurrent writer created the same
+    email first (PostgreSQL raises IntegrityError; the retry sees the other lead)."""
     for attempt in range(3):
         try:
             with ctx.engine.begin() as conn:
-                emails = [p.lead.email for p in prepared if p.lead is not None]
-                existing = leads_repo.load_by_emails(conn, emails)
-                slots = leads_repo.SlotAllocator(conn)
-                outcomes = decide(
-                    prepared,
-                    cfg,
-                    existing=existing,
-                    lookups=lookups,
-                    suppression=suppression,
-                    take_slot=slots,
-                    now=now,
-                    new_id=new_lead_id,
-                )
-                leads_repo.persist(
-                    conn,
-                    outcomes,
-                    existing_ids={s.id for s in existing.values()},
-                    source=batch.source,
-                    refs=batch.refs,
-                    rows=batch.rows,
-                    now=now,
-                )
-                slots.save()
-                link_outcomes(ctx, conn, outcomes, now)  # identity resolution, if enabled
-                if extra_writes is not None:
-                    extra_writes(conn, outcomes)
-            return outcomes
+                return write(conn)
         except IntegrityError:
-            # PostgreSQL: a concurrent writer created the same email first; the retry sees it
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")

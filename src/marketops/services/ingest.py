@@ -227,17 +227,31 @@ def _prepared(
             t = clock()
             yield chunk, t, [_prepare(r, ctx.config, t) for _, r in chunk]
         return
-    ctx_mp = multiprocessing.get_context("fork")
+    yield from _ahead(
+        chunks, clock, workers - 1, _worker_init, str(ctx.workspace.root), _worker_prepare
+    )
+
+
+def _ahead(
+    chunks: Iterator[Chunk],
+    clock: Callable[[], datetime],
+    workers: int,
+    init: Callable[[Any], None],
+    init_arg: Any,
+    work: Callable[[Chunk, datetime], Any],
+) -> Iterator[tuple[Chunk, datetime, Any]]:
+    """`work(chunk, now)` in forked worker processes, answers in chunk order, the workers up to
+    `workers + 1` chunks ahead of the caller (which writes them)."""
     with ProcessPoolExecutor(
-        workers - 1,
-        mp_context=ctx_mp,
-        initializer=_worker_init,
-        initargs=(str(ctx.workspace.root),),
+        workers,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=init,
+        initargs=(init_arg,),
     ) as pool:
-        pending: deque[tuple[Chunk, datetime, Future[list[Prepared]]]] = deque()
+        pending: deque[tuple[Chunk, datetime, Future[Any]]] = deque()
         for chunk in chunks:
             t = clock()
-            pending.append((chunk, t, pool.submit(_worker_prepare, chunk, t)))
+            pending.append((chunk, t, pool.submit(work, chunk, t)))
             if len(pending) > workers:
                 c, tt, fut = pending.popleft()
                 yield c, tt, fut.result()
@@ -292,23 +306,10 @@ def _setup(ctx: AppContext, suppression: Any, source: str, ref_prefix: str) -> S
 def _speculated(
     chunks: Iterator[Chunk], clock: Callable[[], datetime], workers: int, setup: Setup
 ) -> Iterator[tuple[Chunk, datetime, tuple[dict[str, Any], list[Any]]]]:
-    """Worker speculations per chunk, in order, up to `workers + 1` chunks ahead of the writer."""
-    with ProcessPoolExecutor(
-        workers,
-        mp_context=multiprocessing.get_context("fork"),
-        initializer=batch_worker.init_worker,
-        initargs=(setup,),
-    ) as pool:
-        pending: deque[tuple[Chunk, datetime, Future[Any]]] = deque()
-        for chunk in chunks:
-            t = clock()
-            pending.append((chunk, t, pool.submit(batch_worker.speculate_in_worker, chunk, t)))
-            if len(pending) > workers:
-                c, tt, fut = pending.popleft()
-                yield c, tt, fut.result()
-        while pending:
-            c, tt, fut = pending.popleft()
-            yield c, tt, fut.result()
+    """Worker speculations per chunk (`batch_worker.speculate`), in order."""
+    return _ahead(
+        chunks, clock, workers, batch_worker.init_worker, setup, batch_worker.speculate_in_worker
+    )
 
 
 def ingest_file(
