@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from email.utils import formataddr
 from typing import Any, Literal
 
-from sqlalchemy import Connection, bindparam, select, tuple_, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from marketops.errors import MarketopsError, Problem
 from marketops.messaging.config import MessagingFile
@@ -245,12 +245,19 @@ def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
 def _existing(
     conn: Connection, keys: Collection[tuple[str, str]]
 ) -> dict[tuple[str, str], dict[str, Any]]:
-    """The `email_sends` rows for these (lead, ref) pairs: one probe of the unique index each."""
+    """The `email_sends` rows for these (lead, ref) pairs.
+
+    By person, filtered here: SQLite scans the table for `(lead_id, ref) IN (VALUES …)`, and
+    `lead_id IN … AND ref IN …` probes the index once per pair of the two lists."""
     out: dict[tuple[str, str], dict[str, Any]] = {}
-    pair = tuple_(email_sends.c.lead_id, email_sends.c.ref)
-    for some in _chunks(sorted(keys)):
-        q = select(email_sends).where(pair.in_(some))
-        out.update(((r.lead_id, r.ref), dict(r._mapping)) for r in conn.execute(q))
+    wanted = set(keys)
+    for ids in _chunks(sorted({lead for lead, _ in wanted})):
+        q = select(email_sends).where(email_sends.c.lead_id.in_(ids))
+        out.update(
+            ((r.lead_id, r.ref), dict(r._mapping))
+            for r in conn.execute(q)
+            if (r.lead_id, r.ref) in wanted
+        )
     return out
 
 
