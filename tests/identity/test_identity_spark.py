@@ -2,7 +2,7 @@
 
 Needs PySpark (`pip install 'marketops[spark]'`: pyspark>=3.5,<4.1) and a Java 17+ runtime;
 skipped with that reason when either is missing. Starting a Spark session takes 10-15 s, so
-every test here shares the one the module fixture starts (and stops at the end).
+these tests share the run's one session (conftest's `spark_url`) with the analytics tests.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import json
 import math
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -38,10 +37,10 @@ TRAINING = {"u_max_pairs": 1e5}
 
 
 @pytest.fixture(scope="module")
-def spark() -> Iterator[object]:
-    session = spark_session(SPARK)
-    yield session
-    session.stop()
+def spark(spark_url: str) -> object:
+    """The run's one Spark session (conftest's `spark_url` stops it at the end of the run),
+    with Splink's jar added when another module started it first."""
+    return spark_session(SPARK)
 
 
 @pytest.fixture(scope="module")

@@ -56,8 +56,8 @@ class DuckDBBackend:
 
 
 def spark_session(engine: Engine) -> Any:
-    """The process's Spark session (created once: starting one takes 10-15 s), with Splink's
-    similarity functions (`jaro_winkler`) loaded from its jar."""
+    """The process's Spark session (created once: starting one takes 10-15 s; an active one is
+    reused), with Splink's similarity functions (`jaro_winkler`) loaded from its jar."""
     try:
         from pyspark.sql import SparkSession
         from splink.backends.spark import similarity_jar_location
@@ -82,6 +82,8 @@ def spark_session(engine: Engine) -> Any:
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")
+    # a session started elsewhere in this process (e.g. by the analytics engine) lacks the jar
+    spark.sql(f"ADD JAR '{similarity_jar_location()}'")
     return spark
 
 
