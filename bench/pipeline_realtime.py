@@ -35,101 +35,73 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
+async def open_loop(post, bodies: list, rate: float) -> dict:
+    """Warm up with 50 requests, then send the rest on a fixed schedule; `post(body)` returns the
+    status code and raises OSError/TimeoutError (or the client's own errors) on a failed request."""
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    errors = 0
+    for b in bodies[:50]:  # warm up: imports, caches, connection pool
+        await post(b)
+
+    async def one(b) -> None:
+        nonlocal errors
+        t = time.perf_counter()
+        try:
+            status = await post(b)
+        except Exception:  # any failed request (refused, reset, timeout) counts as an error
+            errors += 1
+            return
+        latencies.append((time.perf_counter() - t) * 1000)
+        statuses[status] = statuses.get(status, 0) + 1
+        if status >= 500:
+            errors += 1
+
+    start = time.perf_counter()
+    tasks = []
+    for i, b in enumerate(bodies[50:]):
+        delay = start + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(b)))
+    await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - start
+    return {
+        "latencies": latencies,
+        "statuses": statuses,
+        "errors": errors,
+        "sent": len(bodies) - 50,
+        "elapsed": elapsed,
+    }
+
+
 async def drive(
     base: str, token: str, payloads: list[dict], rate: float, client: str = "aiohttp"
 ) -> dict:
-    if client == "aiohttp":
-        return await drive_aiohttp(base, token, payloads, rate)
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    errors = 0
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-    async with httpx.AsyncClient(
-        base_url=base, limits=limits, timeout=10, headers={"Authorization": f"Bearer {token}"}
-    ) as client:
-        for p in payloads[:50]:  # warm up: imports, caches, connection pool
-            await client.post("/v1/leads", json=p)
+    if client == "httpx":
+        limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+        async with httpx.AsyncClient(
+            base_url=base, limits=limits, timeout=10, headers={"Authorization": f"Bearer {token}"}
+        ) as hc:
 
-        async def one(p: dict) -> None:
-            nonlocal errors
-            t = time.perf_counter()
-            try:
-                r = await client.post("/v1/leads", json=p)
-            except httpx.HTTPError:
-                errors += 1
-                return
-            latencies.append((time.perf_counter() - t) * 1000)
-            statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
-            if r.status_code >= 500:
-                errors += 1
+            async def post_httpx(p: dict) -> int:
+                return (await hc.post("/v1/leads", json=p)).status_code
 
-        start = time.perf_counter()
-        tasks = []
-        for i, p in enumerate(payloads[50:]):
-            delay = start + i / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(p)))
-        await asyncio.gather(*tasks)
-        elapsed = time.perf_counter() - start
-    return {
-        "latencies": latencies,
-        "statuses": statuses,
-        "errors": errors,
-        "sent": len(payloads) - 50,
-        "elapsed": elapsed,
-    }
-
-
-async def drive_aiohttp(base: str, token: str, payloads: list[dict], rate: float) -> dict:
+            return await open_loop(post_httpx, payloads, rate)
     import aiohttp
     import orjson
 
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    errors = 0
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    bodies = [orjson.dumps(p) for p in payloads]
     conn = aiohttp.TCPConnector(limit=200)
     timeout = aiohttp.ClientTimeout(total=10)
-    async with aiohttp.ClientSession(
-        base, connector=conn, timeout=timeout, headers=headers
-    ) as client:
-        for b in bodies[:50]:  # warm up: imports, caches, connection pool
-            async with client.post("/v1/leads", data=b) as r:
+    async with aiohttp.ClientSession(base, connector=conn, timeout=timeout, headers=headers) as ac:
+
+        async def post_aiohttp(b: bytes) -> int:
+            async with ac.post("/v1/leads", data=b) as r:
                 await r.read()
+                return r.status
 
-        async def one(b: bytes) -> None:
-            nonlocal errors
-            t = time.perf_counter()
-            try:
-                async with client.post("/v1/leads", data=b) as r:
-                    await r.read()
-                    status = r.status
-            except (aiohttp.ClientError, TimeoutError):
-                errors += 1
-                return
-            latencies.append((time.perf_counter() - t) * 1000)
-            statuses[status] = statuses.get(status, 0) + 1
-            if status >= 500:
-                errors += 1
-
-        start = time.perf_counter()
-        tasks = []
-        for i, b in enumerate(bodies[50:]):
-            delay = start + i / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(b)))
-        await asyncio.gather(*tasks)
-        elapsed = time.perf_counter() - start
-    return {
-        "latencies": latencies,
-        "statuses": statuses,
-        "errors": errors,
-        "sent": len(payloads) - 50,
-        "elapsed": elapsed,
-    }
+        return await open_loop(post_aiohttp, [orjson.dumps(p) for p in payloads], rate)
 
 
 def cpu_seconds(pid: int) -> float:
