@@ -118,9 +118,9 @@ def run_once(
     phases = []
     total_steps = total_s = 0.0
     for label, now in (
-        ("entry: email-1", T0),
-        ("day 2: wait-1, email-2", T0 + timedelta(days=2)),
-        ("day 4: wait-2, email-3", T0 + timedelta(days=4)),
+        ("entry: send 1", T0),
+        ("day 2: wait 1, send 2", T0 + timedelta(days=2)),
+        ("day 4: wait 2, send 3", T0 + timedelta(days=4)),
     ):
         with ctx.engine.connect() as conn:
             before = conn.execute(select(func.count()).select_from(journey_step_runs)).scalar_one()
