@@ -1,7 +1,7 @@
 """Notifications about requests, written to the outbox in the same transaction as the change.
 
 What to send is decided by a pure function from the catalog's `notify` settings; `enqueue_all`
-hands the messages to `marketops.notify.outbox.enqueue`, whose idempotency keys make a replayed
+hands the messages to `marketops.notify.outbox.enqueue_many`, whose idempotency keys make a replayed
 move or a second worker harmless. The requester is emailed only when the requester field is an
 email address; the message names the request and the state, never the requester (PII).
 """
@@ -10,19 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
 
-
-@dataclass(frozen=True)
-class Message:
-    channel: str
-    destination: str
-    subject: str
-    payload: dict[str, Any]
-    idempotency_key: str
+from marketops.notify.outbox import Message, enqueue_many
 
 
 def _is_email(value: str) -> bool:
@@ -62,22 +54,22 @@ def move_messages(
     if before is not None and to in settings.requester and _is_email(request["requester"]):
         out.append(
             Message(
-                "email",
-                request["requester"],
-                subject,
-                payload,
-                f"intake:req:{rid}:ev:{event_id}:requester",
+                channel="email",
+                destination=request["requester"],
+                subject=subject,
+                payload=payload,
+                idempotency_key=f"intake:req:{rid}:ev:{event_id}:requester",
             )
         )
     team = settings.team
     if team is not None and event in team.when:
         out.append(
             Message(
-                team.channel,
-                team.destination,
-                subject,
-                payload,
-                f"intake:req:{rid}:ev:{event_id}:team",
+                channel=team.channel,
+                destination=team.destination,
+                subject=subject,
+                payload=payload,
+                idempotency_key=f"intake:req:{rid}:ev:{event_id}:team",
             )
         )
     return out
@@ -89,10 +81,10 @@ def breach_message(settings: Any, request: dict[str, Any], goal: str, cycle: Any
         return None
     rid = request["id"]
     return Message(
-        team.channel,
-        team.destination,
-        f"SLA breached: request #{rid} {goal}: {request['title']}",
-        {
+        channel=team.channel,
+        destination=team.destination,
+        subject=f"SLA breached: request #{rid} {goal}: {request['title']}",
+        payload={
             "event": "request.sla_breached",
             "request_id": rid,
             "title": request["title"],
@@ -102,24 +94,11 @@ def breach_message(settings: Any, request: dict[str, Any], goal: str, cycle: Any
             "cycle": cycle.index,
             "breach_at": cycle.breach_at.isoformat() if cycle.breach_at else None,
         },
-        f"intake:req:{rid}:sla:{goal}:{cycle.index}",
+        idempotency_key=f"intake:req:{rid}:sla:{goal}:{cycle.index}",
     )
 
 
 def enqueue_all(conn: Connection, messages: Iterable[Message], now: dt.datetime) -> int:
     items = list(messages)
-    if not items:
-        return 0
-    from marketops.notify.outbox import enqueue
-
-    for m in items:
-        enqueue(
-            conn,
-            channel=m.channel,
-            destination=m.destination,
-            payload=m.payload,
-            idempotency_key=m.idempotency_key,
-            now=now,
-            subject=m.subject,
-        )
+    enqueue_many(conn, items, now=now)
     return len(items)
