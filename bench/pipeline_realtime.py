@@ -104,25 +104,22 @@ async def drive(
         return await open_loop(post_aiohttp, [orjson.dumps(p) for p in payloads], rate)
 
 
-def cpu_seconds(pid: int) -> float:
-    """user+system CPU of a process (Linux /proc), 0 when it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (FileNotFoundError, ProcessLookupError):
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def tree_cpu(pid: int) -> float:
-    """CPU of a process and its children (uvicorn workers; PostgreSQL backends)."""
-    total = cpu_seconds(pid)
-    for child in Path("/proc").glob("[0-9]*"):
+    """user+system CPU of a process and its live children (uvicorn workers; PostgreSQL backends)."""
+    import psutil
+
+    total = 0.0
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0
+    for proc in procs:
         try:
-            stat = (child / "stat").read_text().rsplit(")", 1)[1].split()
-        except (FileNotFoundError, ProcessLookupError):
+            t = proc.cpu_times()
+        except psutil.NoSuchProcess:
             continue
-        if int(stat[1]) == pid:
-            total += tree_cpu(int(child.name))
+        total += t.user + t.system
     return total
 
 
