@@ -182,6 +182,24 @@ def run_backend(
     )
 
 
+PG_LOG = {
+    "log_min_duration_statement": "10",
+    "log_autovacuum_min_duration": "0",
+    "log_checkpoints": "on",
+    "log_line_prefix": "'%m '",
+}
+
+
+def print_pg_log(path: Path) -> None:
+    """What PostgreSQL did that could explain a latency tail: slow statements, autovacuum and
+    autoanalyze, checkpoints (from the server log `--pg-log` turned on)."""
+    wanted = ("duration:", "automatic", "checkpoint")
+    lines = [ln for ln in path.read_text().splitlines() if any(w in ln for w in wanted)]
+    print(f"\n[postgres log] {len(lines)} slow statements / autovacuum / checkpoint lines")
+    for ln in lines[:60]:
+        print("  " + ln[:220])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rate", type=float, default=200)
@@ -189,18 +207,27 @@ def main() -> None:
     ap.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
     ap.add_argument("--client", choices=["aiohttp", "httpx"], default="aiohttp")
     ap.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    ap.add_argument(
+        "--pg-log",
+        action="store_true",
+        help="log PostgreSQL statements over 10 ms, autovacuum and checkpoints; print them after",
+    )
     args = ap.parse_args()
     opts = {"client": args.client, "workers": args.workers}
     if args.backend in ("sqlite", "both"):
         run_backend("sqlite", None, args.rate, args.seconds, **opts)
     if args.backend in ("postgres", "both"):
-        pg = PostgresServer(Path(tempfile.mkdtemp(prefix="marketops-pg-"))).start()
+        pg = PostgresServer(
+            Path(tempfile.mkdtemp(prefix="marketops-pg-")), PG_LOG if args.pg_log else None
+        ).start()
         try:
             run_backend(
                 "postgres", pg.create_database(), args.rate, args.seconds, **opts, pg_pid=pg.pid
             )
         finally:
             pg.stop()
+        if args.pg_log:
+            print_pg_log(pg.log)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,8 @@ def free_port() -> int:
 class PostgresServer:
     """A throwaway PostgreSQL cluster on 127.0.0.1, owned by this test run."""
 
-    def __init__(self, base: Path):
+    def __init__(self, base: Path, settings: dict[str, str] | None = None):
+        self.settings = dict(settings or {})  # extra `-c name=value` server settings
         self.datadir = base / "data"
         self.sockdir = base / "sock"
         self.port = free_port()
@@ -70,7 +71,7 @@ class PostgresServer:
         opts = (
             f"-h 127.0.0.1 -p {self.port} -k {self.sockdir} -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-        )
+        ) + "".join(f" -c {k}={v}" for k, v in self.settings.items())
         self._run(
             _pg_bin("pg_ctl"),
             "-D",
@@ -89,6 +90,10 @@ class PostgresServer:
     def stop(self) -> None:
         with contextlib.suppress(RuntimeError):
             self._run(_pg_bin("pg_ctl"), "-D", str(self.datadir), "-m", "immediate", "stop")
+
+    @property
+    def log(self) -> Path:
+        return self.datadir.parent / "pg.log"
 
     @property
     def pid(self) -> int:

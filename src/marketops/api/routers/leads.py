@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,6 +18,11 @@ from marketops.services import leads as svc
 from marketops.services.context import AppContext
 
 router = APIRouter(prefix="/v1", tags=["leads"])
+
+# Captures in flight at once on PostgreSQL, per server process. Past a few, threads only queue on
+# the round-robin cursor's row lock while starving its holder of the GIL (measured: 30-250 ms
+# lock waits at 200 req/s with the thread pool's 40); see docs/pipeline.md.
+CAPTURE_SLOTS = asyncio.Semaphore(int(os.environ.get("MARKETOPS_CAPTURE_CONCURRENCY", "2")))
 
 
 def _json(body: Any, status: int = 200) -> Response:
@@ -106,7 +113,10 @@ async def post_lead(
         # one writer at a time anyway: running inline avoids threads spinning on the lock
         status, out = svc.capture_one(ctx, payload, now, idempotency_key)
     else:
-        status, out = await run_in_threadpool(svc.capture_one, ctx, payload, now, idempotency_key)
+        async with CAPTURE_SLOTS:
+            status, out = await run_in_threadpool(
+                svc.capture_one, ctx, payload, now, idempotency_key
+            )
     return _json(out, status)
 
 
