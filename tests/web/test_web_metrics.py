@@ -90,6 +90,9 @@ def test_overview_from_the_store(ctx) -> None:
         assert status == 201 and body["lifecycle_stage"] == "Known"
     move(ctx, ids[0], "MQL", "SAL", oct_)
     move(ctx, ids[1], "MQL", "SQL", oct_)  # skipped SAL: still counts as having reached it
+    # recycled in October, qualified again this month: one MQL (October), not two
+    move(ctx, ids[2], "MQL", "Nurture", oct_ + timedelta(days=1))
+    move(ctx, ids[2], "Nurture", "MQL", this_week)
     ov = metrics.pipeline_overview(ctx, NOW, weeks=4)
     assert ov.total_leads == 10
     assert [(s.stage, s.reached) for s in ov.funnel][:4] == [

@@ -5,7 +5,8 @@ Definitions:
 - funnel: a lead has *reached* a stage when it has entered it or any later funnel stage (so a lead
   moved straight from Known to SQL counts for MQL and SAL too); the conversion rate of a step is
   reached(step) / reached(previous step).
-- MQLs per week: entries into the lifecycle's `mql_stage`, by ISO week (Monday 00:00 UTC).
+- MQLs per week: leads first entering the lifecycle's `mql_stage`, by ISO week (Monday 00:00 UTC);
+  a recycled lead qualifying again is not a new MQL (the same count as `report kpis`).
 - lead velocity rate (Jason Lemkin, SaaStr, 2013: "the growth in qualified leads, real-time,
   month-over-month"): (MQLs last month − MQLs the month before) / MQLs the month before × 100, over
   the last two complete calendar months (UTC), so a half-finished month never reads as a drop.
@@ -153,13 +154,14 @@ def overview_from(
     stages = funnel_stages(lifecycle)
     index = {s: i for i, s in enumerate(stages)}
     furthest: dict[str, int] = {lid: index.get(s, -1) for lid, s in current_stage.items()}
-    mql_times = []
+    first_mql: dict[str, datetime] = {}
     for lid, to, at in stage_moves:
         if at > now:
             continue
         furthest[lid] = max(furthest.get(lid, -1), index.get(to, -1))
-        if to == lifecycle.mql_stage:
-            mql_times.append(at)
+        if to == lifecycle.mql_stage and (lid not in first_mql or at < first_mql[lid]):
+            first_mql[lid] = at
+    mql_times = list(first_mql.values())
     return PipelineOverview(
         now,
         len(current_stage),
@@ -172,7 +174,7 @@ def overview_from(
 
 def pipeline_overview(ctx: Any, now: datetime, weeks: int = 12) -> PipelineOverview:
     """The same overview as `overview_from`, aggregated by the store (SQLite or PostgreSQL): one
-    GROUP BY for the funnel and only the MQL entries' times come back, not every lead."""
+    GROUP BY for the funnel and only each lead's first MQL entry comes back, not every lead."""
     lifecycle = ctx.workspace.lifecycle
     stages = funnel_stages(lifecycle)
     to = lead_events.c.data["to"].as_string()
@@ -189,8 +191,10 @@ def pipeline_overview(ctx: Any, now: datetime, weeks: int = 12) -> PipelineOverv
         .subquery()
     )
     counts_q = select(per_lead.c.furthest, func.count()).group_by(per_lead.c.furthest)
-    mql_q = select(lead_events.c.at).where(
-        lead_events.c.kind == "stage", to == lifecycle.mql_stage, lead_events.c.at <= now
+    mql_q = (
+        select(func.min(lead_events.c.at))
+        .where(lead_events.c.kind == "stage", to == lifecycle.mql_stage, lead_events.c.at <= now)
+        .group_by(lead_events.c.lead_id)
     )
     with ctx.engine.connect() as conn:
         total = conn.scalar(select(func.count()).select_from(leads)) or 0
