@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select
 
-from marketops.segments import service
+from marketops.segments import membership, service
 from marketops.segments.imports import import_list, pending
 from marketops.services.capture import Batch, capture
 from marketops.store.schema import activities
@@ -163,6 +163,41 @@ def test_editing_a_segment_recomputes_it_and_preview_needs_no_save(ctx) -> None:
     ctx.workspace._extras.clear()  # a new process would read the edited file
     service.refresh(ctx, T0 + timedelta(minutes=1))
     assert _members(ctx, "pricing-fans") == set(ids[:4])
+
+
+def test_a_removed_segment_is_emptied_and_recomputed_if_declared_again(ctx) -> None:
+    _setup(ctx)
+    ids = _cap(ctx, [{"email": f"r{i}@acme.example", "country": "DE"} for i in range(3)])
+    for lead in ids:
+        for day in (1, 2):
+            _act(ctx, lead, "pricing_page", T0 - timedelta(days=day))
+    with ctx.engine.begin() as conn:
+        service.add_to_list(conn, "vip", ids[:1], T0, source="test")
+    service.refresh(ctx, T0)
+    assert _members(ctx, "pricing-fans") == set(ids)
+
+    without = (
+        SEGMENTS.replace(
+            SEGMENTS[
+                SEGMENTS.index("  - name: pricing-fans") : SEGMENTS.index("  - name: open-ticket")
+            ],
+            "",
+        )
+        .replace("lists:\n  - name: vip\n", "lists: []\n")
+        .replace("{in_list: vip}, ", "")
+    )
+    (ctx.workspace.root / "segments.yml").write_text(without)
+    ctx.workspace._extras.clear()
+    service.refresh(ctx, T0 + timedelta(minutes=1))
+    with ctx.engine.connect() as conn:  # stored rows: the names are no longer declared
+        assert membership.members_of(conn, "pricing-fans") == set()
+        assert membership.members_of(conn, "vip") == {ids[0]}  # imported list members are kept
+    assert Counter(c for _, c in _changes(ctx, "pricing-fans")) == {"entered": 3, "exited": 3}
+
+    (ctx.workspace.root / "segments.yml").write_text(SEGMENTS)  # declared again, unchanged
+    ctx.workspace._extras.clear()
+    service.refresh(ctx, T0 + timedelta(minutes=2))
+    assert _members(ctx, "pricing-fans") == set(ids)
 
 
 def test_list_import_reports_unmatched_rows_and_replays_them(ctx, tmp_path: Path) -> None:

@@ -127,6 +127,7 @@ def refresh(
     changes = replay_pending(ctx, now)
     with ctx.engine.begin() as conn:
         state = watermarks.lock(conn)
+        changes += retire_removed(conn, state, {d.name for d in defs}, now)
     stale = [
         d.name
         for d in defs
@@ -151,6 +152,31 @@ def refresh(
         watermarks.save(conn, merged)
     if changes:
         log.info("segments refreshed: %d leads evaluated, %d changes", len(todo), changes)
+    return changes
+
+
+def retire_removed(
+    conn: Any, state: dict[str, Any] | None, declared: set[str], now: datetime
+) -> int:
+    """Empty the dynamic segments no longer in segments.yml (each member logged as `exited`) and
+    forget their definition hash, so a segment declared again is recomputed from scratch. Lists
+    keep their members: they hold imported data that a removed declaration should not destroy."""
+    q = (
+        select(segment_members.c.segment)
+        .where(segment_members.c.kind == "segment", segment_members.c.segment.not_in(declared))
+        .distinct()
+    )
+    gone = set(conn.execute(q).scalars())
+    known = dict((state or {}).get("defs", {}))
+    gone |= set(known) - declared
+    changes = 0
+    for name in sorted(gone):
+        changes += membership.leave(conn, name, sorted(membership.members_of(conn, name)), now)
+        known.pop(name, None)
+        log.info("segment %s is no longer declared: its members were removed", name)
+    if state is not None and gone:
+        watermarks.save(conn, {**state, "defs": known})
+        state["defs"] = known
     return changes
 
 
