@@ -160,12 +160,15 @@ def test_a_failing_step_sets_one_person_aside_and_retry_replays_it(ctx, monkeypa
                     {"goto": "ok"},
                 ],
             },
-            {"id": "bad", "send_email": {"template": "no-such-template"}, "next": "ok"},
+            {"id": "bad", "send_email": {"template": "removed-later"}, "next": "ok"},
             {"id": "ok", "webhook": {"url": "https://hooks.example/ok"}},
         ],
     }
+    emails = ctx.workspace.root / "emails"
+    (emails / "removed-later.yml").write_text((emails / "welcome.yml").read_text())
     write_journey(ctx.workspace.root, "mixed", body)
-    publish(ctx, "mixed", now=clock())
+    publish(ctx, "mixed", now=clock())  # publish checks the template exists …
+    (emails / "removed-later.yml").unlink()  # … and it is deleted before the step runs
     de = lead(ctx, "de@f.example", clock(), country="DE", consent_email=True)
     us = lead(ctx, "us@f.example", clock(), country="US")
     for lid in (de, us):
@@ -173,13 +176,11 @@ def test_a_failing_step_sets_one_person_aside_and_retry_replays_it(ctx, monkeypa
     drain(ctx, clock)
     e = enrolment(ctx, "mixed", de)
     assert (e["status"], e["step"]) == ("failed", "pick")
-    assert "no-such-template" in e["exit_reason"]
+    assert "removed-later" in e["exit_reason"]
     assert enrolment(ctx, "mixed", us)["status"] == "completed"
     assert [r["step"] for r in runs(ctx, "mixed") if r["enrolment_id"] == e["id"]] == []
-    # the template is added: retry runs the person from the failed step, once
-    (ctx.workspace.root / "emails" / "no-such-template.yml").write_text(
-        (ctx.workspace.root / "emails" / "welcome.yml").read_text()
-    )
+    # the template is back: retry runs the person from the failed step, once
+    (emails / "removed-later.yml").write_text((emails / "welcome.yml").read_text())
     assert service.retry_failed(ctx, "mixed", now=clock()) == 1
     drain(ctx, clock)
     assert enrolment(ctx, "mixed", de)["status"] == "completed"

@@ -16,19 +16,24 @@ def journey_path(root: Path, name: str) -> Path:
 
 
 def check(path: Path, model: Journey) -> list[Problem]:
-    """A `name:` inside the file must match the file name (the name is the journey's key)."""
-    if model.name is None or model.name == path.stem:
-        return []
+    """A `name:` inside the file must match the file name (the name is the journey's key), and
+    every segment, list, email template and stage it names must be declared."""
+    from marketops.journeys.references import reference_problems
+
     _, node = read_yaml(path)
-    return [
-        located(
-            path,
-            node,
-            ("name",),
-            f"name `{model.name}` differs from the file name `{path.stem}`",
-            f"rename the file to {model.name}.yml or remove `name`",
+    problems = []
+    if model.name is not None and model.name != path.stem:
+        problems.append(
+            located(
+                path,
+                node,
+                ("name",),
+                f"name `{model.name}` differs from the file name `{path.stem}`",
+                f"rename the file to {model.name}.yml or remove `name`",
+            )
         )
-    ]
+    root = path.parent.parent  # journeys/<name>.yml
+    return problems + reference_problems(root, model, path, node)
 
 
 def load_journey(root: Path, name: str) -> tuple[Journey, str]:

@@ -13,6 +13,7 @@ from marketops.workspace.registry import ExtraFile, register_file
 def _check(root: Path, cfg: SegmentsConfig) -> list[Problem]:
     import yaml
 
+    from marketops.workspace import lifecycle_stages
     from marketops.workspace.yamlfile import located
 
     path = root / SEGMENTS_FILE
@@ -33,7 +34,7 @@ def _check(root: Path, cfg: SegmentsConfig) -> list[Problem]:
                 )
             seen.add(item.name)
     lists = {lst.name for lst in cfg.lists}
-    stages = _stages(root)
+    stages = lifecycle_stages(root) or []
     for i, seg in enumerate(cfg.segments):
         for n in walk(seg.rule):
             if isinstance(n, ListRule) and n.in_list not in lists:
@@ -60,17 +61,6 @@ def _check(root: Path, cfg: SegmentsConfig) -> list[Problem]:
                             )
                         )
     return problems
-
-
-def _stages(root: Path) -> list[str]:
-    from marketops.errors import WorkspaceError
-    from marketops.workspace.models import Lifecycle
-    from marketops.workspace.yamlfile import load_model
-
-    try:
-        return list(load_model(root / "lifecycle.yml", Lifecycle).stages)
-    except WorkspaceError:
-        return []  # lifecycle.yml's own problems are reported by its loader
 
 
 SPEC = register_file(ExtraFile(SEGMENTS_FILE, SegmentsConfig, default={}, check=_check))

@@ -115,3 +115,12 @@ def _check_file(spec: Any, path: Path, check_arg: Path) -> list[Problem]:
     except WorkspaceError as exc:
         return list(exc.problems)
     return list(spec.check(check_arg, model)) if spec.check else []
+
+
+def lifecycle_stages(root: Path) -> list[str] | None:
+    """lifecycle.yml's stages for another file's cross-checks; None when lifecycle.yml cannot be
+    read (its own problems are reported by its own loader, not again by every file naming a stage)."""
+    try:
+        return list(load_model(Path(root) / "lifecycle.yml", Lifecycle).stages)
+    except WorkspaceError:
+        return None

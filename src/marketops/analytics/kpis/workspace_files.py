@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from marketops.analytics.kpis.config import KpisConfig
-from marketops.errors import MarketopsError, Problem
+from marketops.errors import Problem
 from marketops.workspace.registry import ExtraFile, register_file
 from marketops.workspace.yamlfile import located, read_yaml
 
@@ -14,16 +14,13 @@ KPIS_FILE = "kpis.yml"
 
 def _check(root: Path, cfg: KpisConfig) -> list[Problem]:
     """Funnel and qualified stages must be lifecycle.yml stages (with file:line)."""
-    from marketops.workspace.models import Lifecycle
-    from marketops.workspace.yamlfile import load_model
+    from marketops.workspace import lifecycle_stages
 
     path = root / KPIS_FILE
-    if not path.exists() or not (root / "lifecycle.yml").exists():
-        return []
-    try:
-        stages = set(load_model(root / "lifecycle.yml", Lifecycle).stages)
-    except MarketopsError:
+    found = lifecycle_stages(root) if path.exists() else None
+    if found is None:
         return []  # lifecycle.yml's own problems are reported by its own check
+    stages = set(found)
     _, node = read_yaml(path)
     problems = [
         located(
