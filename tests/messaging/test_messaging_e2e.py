@@ -15,6 +15,7 @@ from notify_helpers import drain, write_config
 from sqlalchemy import select
 
 from conftest import add_lead, set_messaging
+from marketops.messaging.compose import email_composer
 from marketops.messaging.send import SendResult, send_email
 from marketops.messaging.unsubscribe import make_token
 from marketops.store.leads_repo import lead_with_history
@@ -49,7 +50,7 @@ def test_email_delivered_then_unsubscribed_through_the_link(ctx, smtp, server) -
 
     assert send(ctx, lead, "welcome#1").status == "queued"
     assert send(ctx, lead, "welcome#1").status == "queued"  # same ref: still one email
-    assert drain(ctx.engine, cfg)["delivered"] == 1
+    assert drain(ctx.engine, cfg, compose=email_composer(ctx))["delivered"] == 1
     [msg] = received(smtp)
 
     assert msg["To"] == "ann@example.com"
@@ -127,7 +128,7 @@ def test_email_delivered_then_unsubscribed_through_the_link(ctx, smtp, server) -
     assert send(ctx, lead, "nurture_2", template="nurture_2") == SendResult(
         "skipped", "unsubscribed", None, None
     )
-    drain(ctx.engine, cfg)
+    drain(ctx.engine, cfg, compose=email_composer(ctx))
     assert [m["Subject"] for m in received(smtp)] == [
         "Welcome to Acme, there",
         "Part 1: three reports to automate, friend",
@@ -143,12 +144,12 @@ def test_quiet_hours_deferral_is_delivered_after_retry(ctx, smtp) -> None:  # ty
     with ctx.engine.begin() as conn:
         first = send_email(conn, ctx, lead_id=lead, template="welcome", ref="w", now=night)
     assert first.status == "deferred" and first.retry_at == datetime(2025, 10, 26, 7, 0, tzinfo=UTC)
-    drain(ctx.engine, cfg)
+    drain(ctx.engine, cfg, compose=email_composer(ctx))
     assert smtp.messages == []
     with ctx.engine.begin() as conn:
         again = send_email(conn, ctx, lead_id=lead, template="welcome", ref="w", now=first.retry_at)
     assert again.status == "queued"
-    drain(ctx.engine, cfg)
+    drain(ctx.engine, cfg, compose=email_composer(ctx))
     [msg] = received(smtp)
     assert msg["Subject"] == "Welcome to Acme, Bo"  # the token rendered (name normalised)
     assert first.retry_at - night == timedelta(hours=6, minutes=30)

@@ -10,8 +10,9 @@ from sqlalchemy import func, insert, select
 
 from conftest import add_lead, set_messaging
 from marketops.errors import MarketopsError
+from marketops.messaging.compose import email_composer
 from marketops.messaging.send import SendResult, send_email
-from marketops.notify.outbox import get_delivery
+from marketops.notify.outbox import Claimed, get_delivery
 from marketops.store.schema import activities, suppressions
 from marketops.store.tables_messaging import email_sends
 from marketops.store.tables_notify import outbox
@@ -29,7 +30,16 @@ def outbox_rows(ctx) -> int:  # type: ignore[no-untyped-def]
         return conn.scalar(select(func.count()).select_from(outbox)) or 0
 
 
-def test_queued_once_per_ref_with_rendered_payload(ctx) -> None:  # type: ignore[no-untyped-def]
+def composed(ctx, delivery_id: int) -> Claimed | str:  # type: ignore[no-untyped-def]
+    """The outbox row as the worker sends it: its recipe rendered by the email composer."""
+    with ctx.engine.connect() as conn:
+        row = get_delivery(conn, delivery_id)
+    fields = ("id", "idempotency_key", "channel", "destination", "subject", "payload")
+    claimed = Claimed(*(row[f] for f in fields), attempt=1, token="t")
+    return email_composer(ctx)([claimed])[0]
+
+
+def test_queued_once_per_ref_rendered_at_delivery(ctx) -> None:  # type: ignore[no-untyped-def]
     lead = add_lead(ctx, "ann@example.com", consent_email="true", company="Acme & Co")
     first = send(ctx, lead, "journey:welcome:1")
     assert first.status == "queued" and first.reason is None and first.delivery_id
@@ -39,14 +49,25 @@ def test_queued_once_per_ref_with_rendered_payload(ctx) -> None:  # type: ignore
     with ctx.engine.connect() as conn:
         row = get_delivery(conn, first.delivery_id)
         decisions = conn.execute(select(email_sends)).all()
-    assert row["destination"] == "ann@example.com" and row["subject"] == "Welcome to Acme, there"
-    headers = row["payload"]["mail_headers"]
+    # the decision stores the recipe; the message is rendered when the outbox sends it
+    assert row["destination"] == "ann@example.com" and row["subject"] is None
+    assert row["payload"] == {
+        "compose": "email_template",
+        "lead_id": lead,
+        "template": "welcome",
+        "params": {},
+    }
+    msg = composed(ctx, first.delivery_id)
+    assert isinstance(msg, Claimed) and msg.subject == "Welcome to Acme, there"
+    headers = msg.payload["mail_headers"]
     assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert headers["List-Unsubscribe"].startswith("<mailto:unsubscribe@acme.example?subject=")
     assert ", <https://mkt.acme.example/u/" in headers["List-Unsubscribe"]
     assert headers["Message-ID"].endswith("@acme.example>")
-    assert row["payload"]["mail_from"] == "Acme Marketing <marketing@acme.example>"
-    assert "Acme &amp; Co" in row["payload"]["html"]
+    assert headers["X-Marketops-Template"] == "welcome"
+    assert msg.payload["mail_from"] == "Acme Marketing <marketing@acme.example>"
+    assert msg.payload["lead_id"] == lead and msg.payload["template"] == "welcome"
+    assert "Acme &amp; Co" in msg.payload["html"]
     assert len(decisions) == 1 and decisions[0].status == "queued"
 
 
@@ -155,16 +176,47 @@ def test_unknown_lead_bad_template_and_missing_key(ctx, monkeypatch: pytest.Monk
     assert outbox_rows(ctx) == 0
 
 
-def test_render_error_is_recorded_not_sent(ctx, workspace_dir: Path) -> None:  # type: ignore[no-untyped-def]
-    (workspace_dir / "emails" / "list.yml").write_text(
+def test_render_error_dead_letters_at_delivery_and_replays(ctx, workspace_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    from notify_helpers import drain, write_config
+
+    from marketops.notify.outbox import replay
+
+    cfg = write_config(workspace_dir, smtp={"host": "127.0.0.1", "port": 9})
+    tpl = workspace_dir / "emails" / "list.yml"
+    tpl.write_text(
         "subject: Picks\ntext: '{% for p in params.picks %}{{ p.title }} {% endfor %}'\n"
     )
     lead = add_lead(ctx, "r@example.com", consent_email="true")
     result = send(ctx, lead, "r", template="list", params={"picks": [{"name": "no title"}]})
-    assert result.status == "skipped" and result.reason.startswith("render_error:")
-    assert "title" in result.reason and outbox_rows(ctx) == 0
-    ok = send(ctx, lead, "r2", template="list", params={"picks": [{"title": "Guide"}]})
-    assert ok.status == "queued"
+    assert result.status == "queued"  # the decision does not render
+    why = composed(ctx, result.delivery_id)
+    assert isinstance(why, str) and why.startswith("render_error: template 'list'")
+    assert "title" in why
+    assert drain(ctx.engine, cfg, compose=email_composer(ctx))["dead"] == 1
+    with ctx.engine.connect() as conn:
+        dead = get_delivery(conn, result.delivery_id)
+    assert dead["status"] == "dead" and dead["last_error"] == why
+    assert dead["attempt_log"][0]["outcome"] == "dead"
+    # fix the template, replay: the same row renders now
+    tpl.write_text("subject: Picks\ntext: '{% for p in params.picks %}{{ p.name }} {% endfor %}'\n")
+    with ctx.engine.begin() as conn:
+        assert replay(conn, [result.delivery_id], now=NOON) == 1
+    msg = composed(ctx, result.delivery_id)
+    assert isinstance(msg, Claimed) and msg.payload["text"].startswith("no title")
+
+
+def test_recipe_without_a_composer_is_a_dead_letter_not_a_garbled_email(
+    ctx, workspace_dir: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from notify_helpers import drain, write_config
+
+    cfg = write_config(workspace_dir, smtp={"host": "127.0.0.1", "port": 9})
+    lead = add_lead(ctx, "nc@example.com", consent_email="true")
+    result = send(ctx, lead, "r")
+    assert drain(ctx.engine, cfg)["dead"] == 1
+    with ctx.engine.connect() as conn:
+        dead = get_delivery(conn, result.delivery_id)
+    assert "needs a composer" in dead["last_error"]
 
 
 def test_suppression_segments(ctx) -> None:  # type: ignore[no-untyped-def]

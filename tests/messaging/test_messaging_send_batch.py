@@ -90,7 +90,7 @@ def _state(conn: Connection, p: dict[str, str]) -> tuple[list[Any], list[Any]]:
         for r in conn.execute(select(email_sends))
     )
     mails = sorted(
-        (key, r.channel, r.destination, r.subject, r.status, r.next_attempt_at, r.payload["text"])
+        (key, r.channel, r.destination, r.status, r.next_attempt_at, r.payload["template"])
         for key, r in messages.values()
     )
     return sends, mails

@@ -17,27 +17,19 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from email.utils import formataddr
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, bindparam, select, update
 
 from marketops.errors import MarketopsError, Problem
+from marketops.messaging.compose import recipe
 from marketops.messaging.config import MessagingFile
 from marketops.messaging.policy import cap_check, contact_zone, quiet_until
-from marketops.messaging.render import (
-    Compiled,
-    RenderError,
-    compiled,
-    messaging_config,
-    render_compiled,
-)
-from marketops.messaging.unsubscribe import (
-    make_token,
-    signing_keys,
-    unsubscribe_url,
-)
+from marketops.messaging.render import Compiled, compiled, messaging_config
+from marketops.messaging.unsubscribe import signing_keys
 from marketops.notify import outbox
 from marketops.pipeline.enrich import domain_of
-from marketops.store.bulk import RowEncoder, execute_many
+from marketops.store.bulk import RowDecoder, RowEncoder, insert_rows
 from marketops.store.schema import leads
 from marketops.store.tables_messaging import email_sends, email_unsubscribes
 
@@ -91,6 +83,7 @@ def send_emails(
     now: datetime,
     *,
     known: Mapping[str, dict[str, Any]] | None = None,
+    locked: bool = False,
 ) -> list[SendResult]:
     """`send_email` for many requests at once, with the same answers as one call each in order.
 
@@ -100,7 +93,9 @@ def send_emails(
     (an email queued earlier in the batch counts toward a later one's cap, a repeated (lead, ref)
     gets the earlier answer), then outbox and `email_sends` rows are written with one
     executemany each. `known`: lead rows the caller read in this transaction; SQLite uses them
-    (its one writer has held the database since BEGIN), PostgreSQL reads and locks them again.
+    (its one writer has held the database since BEGIN), PostgreSQL reads and locks them again
+    unless `locked` says the caller read them `FOR UPDATE` in this transaction (the journey
+    scheduler does).
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
@@ -110,11 +105,12 @@ def send_emails(
     if not requests:
         return []
     lead_ids = sorted({r.lead_id for r in requests})
-    people = _leads(
-        conn, lead_ids, known or {}
-    )  # the lock first: the rows read next are then settled
-    prior = _existing(conn, {(r.lead_id, r.ref) for r in requests})
-    batch = _Batch(conn, ctx, people, now)
+    # the lock first: the rows read next are then settled
+    people = _leads(conn, lead_ids, known or {}, locked)
+    history = _history(conn, lead_ids)  # one read serves the exactly-once check and the cap
+    wanted = {(r.lead_id, r.ref) for r in requests}
+    prior = {k: row for rows in history.values() for row in rows if (k := _key(row)) in wanted}
+    batch = _Batch(conn, ctx, people, now, history)
     results: list[SendResult] = []
     for r in requests:
         key = (r.lead_id, r.ref)
@@ -130,21 +126,47 @@ class _Batch:
     """The facts for a batch of sends and the decisions taken so far."""
 
     def __init__(
-        self, conn: Connection, ctx: Any, people: dict[str, dict[str, Any]], now: datetime
+        self,
+        conn: Connection,
+        ctx: Any,
+        people: dict[str, dict[str, Any]],
+        now: datetime,
+        history: Mapping[str, list[dict[str, Any]]],
     ) -> None:
         self.conn, self.ctx, self.people, self.now = conn, ctx, people, now
         self.root = ctx.workspace.root
         self.cfg = messaging_config(self.root)
-        ids = list(people)
         withdrawn = [i for i, p in people.items() if (p.get("consent") or {}).get("email") is False]
         self.unsubscribed = _unsubscribed(conn, withdrawn)
-        self.recent = _recent_sends(conn, ids, now, self.cfg.frequency_cap.per_days)
+        self.recent = _recent_sends(history, now, self.cfg.frequency_cap.per_days)
         self.segments: dict[str, set[str]] = {}
         self.templates: dict[str, Compiled] = {}
+        self.zones: dict[tuple[str | None, ...], ZoneInfo] = {}
+        self.quiet: dict[ZoneInfo, datetime | None] = {}
+        self.keys: list[bytes] | None = None  # the signing keys, checked once a batch
         self.dnc = ctx.suppression_index()  # do-not-contact: the CSV and the store, cached
         self.decided: dict[tuple[str, str], dict[str, Any]] = {}  # this batch's rows by key
         self.order: list[tuple[str, str]] = []
         self.outgoing: list[tuple[tuple[str, str], outbox.Message]] = []
+
+    def zone(self, lead: Mapping[str, Any]) -> ZoneInfo:
+        """The contact's zone, worked out once per (timezone, country) in a batch."""
+        attrs = lead.get("attributes") or {}
+        tz = attrs.get("timezone") if isinstance(attrs, Mapping) else None
+        key = tuple(
+            v if isinstance(v, str) else None
+            for v in (tz, lead.get("timezone"), lead.get("country"))
+        )
+        zone = self.zones.get(key)
+        if zone is None:
+            zone = self.zones[key] = contact_zone(lead, self.cfg.quiet_hours)[0]
+        return zone
+
+    def quiet_end(self, zone: ZoneInfo) -> datetime | None:
+        """When quiet hours end in `zone` if `now` is inside them: once per zone a batch."""
+        if zone not in self.quiet:
+            self.quiet[zone] = quiet_until(self.now, zone, self.cfg.quiet_hours)
+        return self.quiet[zone]
 
     def template(self, name: str) -> Compiled:
         """The compiled template, looked up once per batch (the lookup stats the file)."""
@@ -194,24 +216,15 @@ class _Batch:
         return result
 
     def enqueue(self, lead: Mapping[str, Any], r: SendRequest) -> SendResult:
-        """Render and stage the outbox row (written in `write`, with its id filled in then)."""
-        cfg = self.cfg
-        keys = signing_keys(os.environ, cfg.unsubscribe.secret_env)
-        tpl = self.template(r.template)
-        topic = tpl.model.topic
-        token = make_token(lead["id"], topic, keys)
-        url = unsubscribe_url(cfg.unsubscribe.base_url, token)
-        try:
-            email = render_compiled(
-                tpl, cfg, lead, r.params, unsubscribe_url=url, where=(self.root, r.template)
-            )
-        except RenderError as exc:
-            detail = exc.problems[0].message if exc.problems else str(exc)
-            return SendResult("skipped", f"render_error: {detail}"[:300], None, None)
+        """Stage the outbox row (written in `write`, with its id filled in then): the recipe
+        that the outbox renders at delivery (`compose`), not the rendered message."""
+        if self.keys is None:  # an unset key is a configuration error now, not a dead letter later
+            self.keys = signing_keys(os.environ, self.cfg.unsubscribe.secret_env)
         key = message_key(lead["id"], r.ref)
-        payload = message_payload(email, cfg, key, url, token, lead["id"], r.template)
-        msg = outbox.Message("email", lead["email"], payload, key, email.subject)
-        self.outgoing.append(((lead["id"], r.ref), msg))
+        payload = recipe(lead["id"], r.template, r.params)
+        self.outgoing.append(
+            ((lead["id"], r.ref), outbox.Message("email", lead["email"], payload, key))
+        )
         return SendResult("queued", None, None, None)
 
     def write(self, results: list[SendResult], keys: list[tuple[str, str]]) -> list[SendResult]:
@@ -242,37 +255,45 @@ def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
         yield items[i : i + _CHUNK]
 
 
-def _existing(
-    conn: Connection, keys: Collection[tuple[str, str]]
-) -> dict[tuple[str, str], dict[str, Any]]:
-    """The `email_sends` rows for these (lead, ref) pairs.
+def _key(row: Mapping[str, Any]) -> tuple[str, str]:
+    return row["lead_id"], row["ref"]
+
+
+def _history(conn: Connection, lead_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    """Every `email_sends` row of these leads, by lead, read through the driver.
 
     By person, filtered here: SQLite scans the table for `(lead_id, ref) IN (VALUES …)`, and
     `lead_id IN … AND ref IN …` probes the index once per pair of the two lists."""
-    out: dict[tuple[str, str], dict[str, Any]] = {}
-    wanted = set(keys)
-    for ids in _chunks(sorted({lead for lead, _ in wanted})):
-        q = select(email_sends).where(email_sends.c.lead_id.in_(ids))
-        out.update(
-            ((r.lead_id, r.ref), dict(r._mapping))
-            for r in conn.execute(q)
-            if (r.lead_id, r.ref) in wanted
-        )
+    read = RowDecoder(email_sends, [c.name for c in email_sends.c], conn.dialect.name)
+    out: dict[str, list[dict[str, Any]]] = {}
+    for ids in _chunks(list(lead_ids)):
+        marks = ", ".join([read.marker] * len(ids))
+        for row in read.fetch(conn, f"{read.sql} WHERE lead_id IN ({marks})", ids):
+            out.setdefault(row["lead_id"], []).append(row)
     return out
 
 
+def _existing(
+    conn: Connection, keys: Collection[tuple[str, str]]
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """The `email_sends` rows for these (lead, ref) pairs."""
+    wanted = set(keys)
+    history = _history(conn, sorted({lead for lead, _ in wanted}))
+    return {k: row for rows in history.values() for row in rows if (k := _key(row)) in wanted}
+
+
 def _leads(
-    conn: Connection, lead_ids: Sequence[str], known: Mapping[str, dict[str, Any]]
+    conn: Connection, lead_ids: Sequence[str], known: Mapping[str, dict[str, Any]], locked: bool
 ) -> dict[str, dict[str, Any]]:
     locking = conn.dialect.name == "postgresql"
-    out = {} if locking else {i: known[i] for i in lead_ids if i in known}
+    trusted = locked or not locking
+    out = {i: known[i] for i in lead_ids if i in known} if trusted else {}
+    read = RowDecoder(leads, [c.name for c in leads.c], conn.dialect.name)
+    # one decision at a time per person: the cap holds across workers
+    lock = " ORDER BY id FOR UPDATE" if locking else ""
     for ids in _chunks([i for i in lead_ids if i not in out]):
-        q = select(leads).where(leads.c.id.in_(ids)).order_by(leads.c.id)
-        if locking:
-            q = (
-                q.with_for_update()
-            )  # one decision at a time per person: the cap holds across workers
-        out.update((r.id, dict(r._mapping)) for r in conn.execute(q))
+        sql = f"{read.sql} WHERE id IN ({', '.join([read.marker] * len(ids))}){lock}"
+        out.update((r["id"], r) for r in read.fetch(conn, sql, ids))
     return out
 
 
@@ -302,7 +323,7 @@ def _decide(
             return SendResult("skipped", f"suppression_segment:{name}", None, None)
     if category != "marketing":
         return None
-    zone, _ = contact_zone(lead, cfg.quiet_hours)
+    zone = b.zone(lead)
     cap = cfg.frequency_cap
     if cap.enabled:
         decision = cap_check(now, b.recent.get(lead["id"], []), cap)
@@ -312,7 +333,7 @@ def _decide(
             retry = decision.retry_at
             retry = quiet_until(retry, zone, cfg.quiet_hours) or retry
             return SendResult("deferred", "frequency_cap", retry, None)
-    quiet_end = quiet_until(now, zone, cfg.quiet_hours)
+    quiet_end = b.quiet_end(zone)
     if quiet_end is not None:
         return SendResult("deferred", "quiet_hours", quiet_end, None)
     return None
@@ -328,19 +349,19 @@ def _on_dnc(index: Any, email: str) -> bool:
 
 
 def _recent_sends(
-    conn: Connection, lead_ids: Sequence[str], now: datetime, days: float
+    history: Mapping[str, list[dict[str, Any]]], now: datetime, days: float
 ) -> dict[str, list[datetime]]:
     """Each person's counted sends (queued marketing email) within the cap window."""
+    since = now - timedelta(days=days)
     out: dict[str, list[datetime]] = {}
-    for ids in _chunks(lead_ids):
-        q = select(email_sends.c.lead_id, email_sends.c.decided_at).where(
-            email_sends.c.lead_id.in_(ids),
-            email_sends.c.status == "queued",
-            email_sends.c.category == "marketing",
-            email_sends.c.decided_at > now - timedelta(days=days),
-        )
-        for lead_id, at in conn.execute(q):
-            out.setdefault(lead_id, []).append(at)
+    for lead_id, rows in history.items():
+        at = [
+            r["decided_at"]
+            for r in rows
+            if r["status"] == "queued" and r["category"] == "marketing" and r["decided_at"] > since
+        ]
+        if at:
+            out[lead_id] = at
     return out
 
 
@@ -401,7 +422,7 @@ def _insert(
         return {}
     encode = RowEncoder(email_sends, _SEND_COLUMNS, conn.dialect.name)
     data = [encode([r[c] for c in _SEND_COLUMNS]) for r in rows]
-    written = execute_many(conn, encode.sql, data, suffix=" ON CONFLICT (lead_id, ref) DO NOTHING")
+    written = insert_rows(conn, encode, data, suffix=" ON CONFLICT (lead_id, ref) DO NOTHING")
     if written == len(rows):
         return {}
     stored = _existing(conn, {(r["lead_id"], r["ref"]) for r in rows})

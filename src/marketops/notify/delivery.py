@@ -10,7 +10,7 @@ import logging
 import os
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,6 +23,9 @@ from marketops.notify.policy import SendResult, decide
 from marketops.notify.senders import Delivery, Senders
 
 log = logging.getLogger("marketops.notify")
+
+# a composer: recipe rows -> each one's message, or the reason it cannot be sent
+Compose = Callable[[Sequence[outbox.Claimed]], list[outbox.Claimed | str]]
 
 
 @dataclass
@@ -45,11 +48,14 @@ def deliver_due(
     senders: Senders | None = None,
     rng: random.Random | None = None,
     pool: Executor | None = None,
+    compose: Compose | None = None,
 ) -> TickStats:
     """Claim up to `delivery.batch_size` due rows, send them, record every attempt.
 
     `senders` and `pool` may be kept across ticks (connection reuse, no thread start-up); when
-    not given they are made for this tick and closed after it.
+    not given they are made for this tick and closed after it. `compose` turns recipe rows
+    (`outbox.COMPOSE_KEY`: journey emails rendered at send time) into messages, or into the
+    reason they cannot be sent, which dead-letters the row (fix, then replay).
     """
     stats = TickStats()
     started = time.monotonic()
@@ -73,14 +79,26 @@ def deliver_due(
         # `now` is the tick's clock; add the time spent so far so attempts are stamped truly
         return now + timedelta(seconds=time.monotonic() - started)
 
+    ready = _composed(claimed, compose)
+
     def send_one(c: outbox.Claimed) -> outbox.Outcome:
         t0 = time.perf_counter()
         began = at()
-        delivery = Delivery(
-            c.id, c.idempotency_key, c.channel, c.destination, c.subject, c.payload, c.attempt
-        )
+        msg = ready.get(c.id, c)
         try:
-            result = senders.send(delivery, began)
+            if isinstance(msg, SendResult):  # the recipe did not become a message: not sent
+                result = msg
+            else:
+                delivery = Delivery(
+                    c.id,
+                    c.idempotency_key,
+                    c.channel,
+                    c.destination,
+                    msg.subject,
+                    msg.payload,
+                    c.attempt,
+                )
+                result = senders.send(delivery, began)
         except Exception as exc:  # a bug in a sender must not lose the row: record and retry
             # the type only at ERROR (messages may quote addresses); the traceback at DEBUG
             log.error("sender crashed on delivery %s: %s", c.id, type(exc).__name__)
@@ -129,3 +147,28 @@ def deliver_due(
         stats.lost_claims,
     )
     return stats
+
+
+def _composed(
+    claimed: Sequence[outbox.Claimed], compose: Compose | None
+) -> dict[int, outbox.Claimed | SendResult]:
+    """Recipe rows as messages by id, or the failed attempt: a reason the composer gave is
+    permanent (dead letter, replayable), a composer that raised is retried. Other rows are
+    sent as stored."""
+    recipes = [c for c in claimed if outbox.COMPOSE_KEY in c.payload]
+    if not recipes:
+        return {}
+    if compose is None:
+        why = "a recipe row needs a composer: deliver it with `marketops worker`, then replay"
+        return {c.id: SendResult(False, error=why, permanent=True) for c in recipes}
+    try:
+        done = compose(recipes)
+    except Exception as exc:  # the store or the workspace failed: retry these rows later
+        log.error("outbox compose failed: %s", type(exc).__name__)
+        log.debug("outbox compose traceback", exc_info=True)
+        failed = SendResult(False, error=f"compose failed: {type(exc).__name__}")
+        return {c.id: failed for c in recipes}
+    return {
+        c.id: SendResult(False, error=m, permanent=True) if isinstance(m, str) else m
+        for c, m in zip(recipes, done, strict=True)
+    }

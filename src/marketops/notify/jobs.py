@@ -43,10 +43,19 @@ def _sending(ctx):  # type: ignore[no-untyped-def]
 
 def deliver_outbox(ctx, now: datetime) -> int:  # type: ignore[no-untyped-def]
     """One tick: send what is due; returns how many deliveries were attempted."""
+    from marketops.messaging.compose import email_composer
     from marketops.notify.delivery import deliver_due
 
     cfg, senders, pool = _sending(ctx)
-    stats = deliver_due(ctx.engine, cfg, now=now, worker=WORKER_ID, senders=senders, pool=pool)
+    stats = deliver_due(
+        ctx.engine,
+        cfg,
+        now=now,
+        worker=WORKER_ID,
+        senders=senders,
+        pool=pool,
+        compose=email_composer(ctx),  # journey emails are rendered as they are sent
+    )
     return stats.claimed
 
 

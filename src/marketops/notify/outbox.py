@@ -23,10 +23,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from marketops.errors import MarketopsError, NotFound, Problem
 from marketops.notify import CHANNELS
 from marketops.notify.policy import Decision, SendResult
-from marketops.store.bulk import RowEncoder, execute_many
+from marketops.store.bulk import SMALL_BATCH, RowEncoder, execute_many, insert_rows
 from marketops.store.tables_notify import TS, outbox, outbox_attempts
 
 STATUSES = ("pending", "delivered", "dead")
+# a payload with this key is a recipe (a journey email: template, lead, params) that a composer
+# handed to `delivery.deliver_due` turns into the message when it is sent
+COMPOSE_KEY = "compose"
 
 
 def enqueue(
@@ -137,9 +140,16 @@ def enqueue_many(conn: Connection, messages: Sequence[Message], *, now: datetime
         encode((m.idempotency_key, m.channel, m.destination, m.subject, m.payload, *fixed))
         for m in messages
     ]
-    execute_many(conn, encode.sql, rows, suffix=" ON CONFLICT (idempotency_key) DO NOTHING")
     keys = list(dict.fromkeys(m.idempotency_key for m in messages))
     ids: dict[str, int] = {}
+    conflict = " ON CONFLICT (idempotency_key) DO NOTHING"
+    if conn.dialect.name == "postgresql" and len(rows) > SMALL_BATCH:
+        # COPY and one INSERT … RETURNING; only keys that were already there are looked up
+        new = insert_rows(conn, encode, rows, suffix=conflict, returning="idempotency_key, id")
+        ids.update((k, int(v)) for k, v in new)
+        keys = [k for k in keys if k not in ids]
+    else:
+        execute_many(conn, encode.sql, rows, suffix=conflict)
     for i in range(0, len(keys), _CHUNK):
         chunk = keys[i : i + _CHUNK]
         q = select(outbox.c.idempotency_key, outbox.c.id).where(outbox.c.idempotency_key.in_(chunk))
