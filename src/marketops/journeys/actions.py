@@ -78,7 +78,8 @@ def send_emails(runs: Sequence[Run]) -> list[Result]:
         )
     first = runs[0]
     known = {r.lead["id"]: r.lead for r in runs}
-    outs = send(first.conn, first.ctx, requests, first.now, known=known)
+    # the runner read (and on PostgreSQL locked) the leads in this transaction
+    outs = send(first.conn, first.ctx, requests, first.now, known=known, locked=True)
     return [_sent(r, q.template, out) for r, q, out in zip(runs, requests, outs, strict=True)]
 
 

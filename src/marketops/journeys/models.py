@@ -7,6 +7,7 @@ step continues with the step after it; the last step ends the journey ("complete
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import cached_property
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -213,7 +214,7 @@ class Step(_Strict):
                 raise ValueError(f"step `{self.id}`: only the last arm may omit `when`")
         return self
 
-    @property
+    @cached_property
     def kind(self) -> str:
         return next(k for k in STEP_KINDS if getattr(self, k) is not None)
 
@@ -283,14 +284,22 @@ class Journey(_Strict):
                 raise ValueError(f"step `{s.id}` goes to unknown step(s) {bad}; known: {ids}")
         return self
 
+    @cached_property
+    def steps_by_id(self) -> dict[str, Step]:
+        return {s.id: s for s in self.steps}
+
     def step(self, step_id: str) -> Step | None:
-        return next((s for s in self.steps if s.id == step_id), None)
+        return self.steps_by_id.get(step_id)
+
+    @cached_property
+    def successors(self) -> dict[str, str | None]:
+        """Each step's default successor: `next`, else the following step, else None."""
+        ids = [s.id for s in self.steps]
+        return {
+            s.id: s.next or (ids[i + 1] if i + 1 < len(ids) else None)
+            for i, s in enumerate(self.steps)
+        }
 
     def after(self, step_id: str) -> str | None:
         """The default successor: `next`, else the following step, else None (the end)."""
-        ids = [s.id for s in self.steps]
-        s = self.steps[ids.index(step_id)]
-        if s.next:
-            return s.next
-        i = ids.index(step_id)
-        return ids[i + 1] if i + 1 < len(ids) else None
+        return self.successors[step_id]

@@ -18,19 +18,29 @@ lead rows in one order.
 
 from __future__ import annotations
 
+import gc
 import logging
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
+from contextlib import closing, contextmanager
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import DBAPIError
 
 from marketops.journeys import engine
 from marketops.journeys.actions import Result, Run, run_steps
 from marketops.journeys.models import Journey, Step
 from marketops.journeys.versions import Definitions
-from marketops.store.bulk import bulk_insert
+from marketops.store.bulk import (
+    SMALL_BATCH,
+    RowDecoder,
+    RowEncoder,
+    bind_time,
+    insert_rows,
+    pg_stage,
+)
 from marketops.store.schema import activities, leads
 from marketops.store.tables_events import event_identities, events
 from marketops.store.tables_journeys import (
@@ -42,7 +52,7 @@ from marketops.store.tables_journeys import (
 
 log = logging.getLogger("marketops.journeys")
 
-BATCH = 500
+BATCH = 2000  # people per claim: one transaction, a few statements per table
 MAX_CHAIN = 50  # steps per person per tick: a loop without a wait cannot spin forever
 
 
@@ -153,11 +163,18 @@ def _walk(
     st = _blank(e)
     runs: list[dict[str, Any]] = []
     member = Members(conn, e.lead_id)
+    seen: list[dict[str, Any]] = []  # the lead's view, built when a goal, branch or wait asks
+
+    def view() -> dict[str, Any]:
+        if not seen:
+            seen.append(engine.lead_view(lead))
+        return seen[0]
+
     for _ in range(MAX_CHAIN):
-        view = engine.lead_view(lead)
-        goal = engine.goal_reached(journey.goals, view, member)
-        if goal is not None:
-            return runs, _out(st, "goal", now, f"goal {goal} reached", goal=goal)
+        if journey.goals:
+            goal = engine.goal_reached(journey.goals, view(), member)
+            if goal is not None:
+                return runs, _out(st, "goal", now, f"goal {goal} reached", goal=goal)
         step = journey.step(st["step"])
         if step is None:
             return runs, _out(st, "exited", now, f"step {st['step']} is not in this version")
@@ -169,13 +186,14 @@ def _walk(
                 st["due_at"] = st["wait_until"]
                 return runs, st
         elif step.branch is not None:
-            arm, target = engine.choose_arm(step, view, member)
+            arm, target = engine.choose_arm(step, view(), member)
             outcome, result = "branch", {"arm": arm, "goto": target}
         elif step.exit is not None:
             outcome, result = "exit", {"reason": step.exit.reason}
         else:
             run = Run(conn, ctx, journey, step, e.id, e.version, attempt, st["defers"], lead, now)
             outcome, result, retry_at = yield run
+            seen.clear()  # an action may have changed the lead
             if outcome == "deferred":
                 st["defers"] += 1
                 st["due_at"] = retry_at
@@ -210,7 +228,7 @@ def _wait(
     e: Any,
     journey: Journey,
     step: Step,
-    view: dict[str, Any],
+    view: Callable[[], dict[str, Any]],
     st: dict[str, Any],
     now: datetime,
 ) -> tuple[str | None, dict[str, Any]]:
@@ -220,7 +238,8 @@ def _wait(
         st["wait_started_at"], st["wait_until"] = now, None
     started = st["wait_started_at"]
     if st["wait_until"] is None:
-        st["wait_until"] = engine.wait_end(wait, started, view, journey.time_zone)
+        lead = view() if wait.until_window is not None else {}  # only a window needs the zone
+        st["wait_until"] = engine.wait_end(wait, started, lead, journey.time_zone)
     until = st["wait_until"]
     outcome: str | None
     if wait.event is not None:
@@ -249,7 +268,13 @@ def _out(
     }
 
 
+_ENROLMENT = tuple(c.name for c in journey_enrolments.c)
+_LEAD = tuple(c.name for c in leads.c)
+
+
 def _claim(conn: Connection, now: datetime, limit: int) -> list[Any]:
+    """Up to `limit` due enrolments of live journeys, oldest due first, read through the
+    driver (a claim is thousands of rows; SQLAlchemy's row processing was a tenth of a step)."""
     live = list(
         conn.execute(
             select(journey_states.c.journey).where(journey_states.c.status == "active")
@@ -257,19 +282,30 @@ def _claim(conn: Connection, now: datetime, limit: int) -> list[Any]:
     )
     if not live:
         return []
-    stmt = (
-        select(journey_enrolments)
-        .where(
-            journey_enrolments.c.status == "active",
-            journey_enrolments.c.due_at <= now,
-            journey_enrolments.c.journey.in_(live),
-        )
-        .order_by(journey_enrolments.c.due_at, journey_enrolments.c.id)
-        .limit(limit)
+    dialect = conn.dialect.name
+    read = RowDecoder(journey_enrolments, _ENROLMENT, dialect)
+    m = read.marker
+    sql = (
+        f"{read.sql} WHERE status = 'active' AND due_at <= {m}"
+        f" AND journey IN ({', '.join([m] * len(live))}) ORDER BY due_at, id LIMIT {int(limit)}"
     )
-    if conn.dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    return conn.execute(stmt).all()
+    if dialect == "postgresql":
+        sql += " FOR UPDATE SKIP LOCKED"
+    return [SimpleNamespace(**r) for r in read.fetch(conn, sql, [bind_time(now, dialect), *live])]
+
+
+def _leads(conn: Connection, ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The batch's lead rows; on PostgreSQL locked in id order (`send_emails` decides under
+    that lock, so concurrent sends to one person respect the cap) — workers lock in one order."""
+    dialect = conn.dialect.name
+    read = RowDecoder(leads, _LEAD, dialect)
+    lock = " ORDER BY id FOR UPDATE" if dialect == "postgresql" else ""
+    out: dict[str, dict[str, Any]] = {}
+    for i in range(0, len(ids), 1000):
+        chunk = ids[i : i + 1000]
+        sql = f"{read.sql} WHERE id IN ({', '.join([read.marker] * len(chunk))}){lock}"
+        out.update((r["id"], r) for r in read.fetch(conn, sql, chunk))
+    return out
 
 
 def _tick(ctx: Any, now: datetime, *, safe: bool, limit: int) -> tuple[int, int]:
@@ -278,14 +314,9 @@ def _tick(ctx: Any, now: datetime, *, safe: bool, limit: int) -> tuple[int, int]
         if not due:
             return 0, 0
         defs = Definitions(conn)
-        ids = sorted({e.lead_id for e in due})
-        rows = {
-            r.id: dict(r._mapping)
-            for i in range(0, len(ids), 1000)
-            for r in conn.execute(select(leads).where(leads.c.id.in_(ids[i : i + 1000])))
-        }
+        rows = _leads(conn, sorted({e.lead_id for e in due}))
         runs: list[dict[str, Any]] = []
-        finals: list[dict[str, Any]] = []
+        finals: list[tuple[Any, ...]] = []
         people = []
         # people in lead order: two workers lock lead rows in the same order (no deadlock)
         for e in sorted(due, key=lambda e: (e.lead_id, e.id)):
@@ -299,7 +330,7 @@ def _tick(ctx: Any, now: datetime, *, safe: bool, limit: int) -> tuple[int, int]
         for (e, _, _), (r, st) in zip(people, run_people(conn, ctx, people, now), strict=True):
             runs.extend(r)
             finals.append(_final(e, st, now))
-        bulk_insert(conn, journey_step_runs, runs)
+        _insert_runs(conn, runs)
         _save(conn, finals)
     return len(due), len(runs)
 
@@ -312,7 +343,7 @@ def _alone(
     try:
         with conn.begin_nested():
             r, st = run_enrolment(conn, ctx, e, defs(e.journey, e.version), lead, now)
-            bulk_insert(conn, journey_step_runs, r)
+            _insert_runs(conn, r)
         return [], st
     except DBAPIError as exc:  # the store's trouble (lock, deadlock): due again
         log.warning("journey enrolment %s deferred: %s", e.id, type(exc).__name__)
@@ -352,34 +383,82 @@ FINAL_COLUMNS = (
 )
 
 
-def _final(e: Any, st: dict[str, Any], now: datetime) -> dict[str, Any]:
-    out = {f"v_{c}": st.get(c, getattr(e, c)) for c in FINAL_COLUMNS}
-    out["b_id"] = e.id
-    out["v_updated_at"] = now
-    return out
+_SAVED = (*FINAL_COLUMNS, "updated_at", "id")
 
 
-def _save(conn: Connection, finals: list[dict[str, Any]]) -> None:
+def _final(e: Any, st: dict[str, Any], now: datetime) -> tuple[Any, ...]:
+    """The enrolment's new values in `_SAVED` order."""
+    return (*(st.get(c, getattr(e, c)) for c in FINAL_COLUMNS), now, e.id)
+
+
+def _save(conn: Connection, finals: list[tuple[Any, ...]]) -> None:
+    """Every enrolment of the batch at once: an executemany through the driver, or on
+    PostgreSQL COPY into a staging table and one UPDATE … FROM it."""
     if not finals:
         return
-    cols = [*FINAL_COLUMNS, "updated_at"]
-    conn.execute(
-        update(journey_enrolments)
-        .where(journey_enrolments.c.id == bindparam("b_id"))
-        .values({c: bindparam(f"v_{c}") for c in cols}),
-        finals,
-    )
+    dialect = conn.dialect.name
+    encode = RowEncoder(journey_enrolments, _SAVED, dialect)
+    rows = [encode(f) for f in finals]
+    if dialect == "postgresql" and len(rows) > SMALL_BATCH:
+        stage = pg_stage(conn, journey_enrolments, _SAVED, rows)
+        sets = ", ".join(f"{c} = s.{c}" for c in _SAVED[:-1])
+        with conn.connection.driver_connection.cursor() as cur:
+            cur.execute(
+                f"UPDATE journey_enrolments AS t SET {sets} FROM {stage} AS s WHERE t.id = s.id"
+            )
+        return
+    m = "?" if dialect == "sqlite" else "%s"
+    sets = ", ".join(f"{c} = {m}" for c in _SAVED[:-1])
+    with closing(conn.connection.driver_connection.cursor()) as cur:
+        cur.executemany(f"UPDATE journey_enrolments SET {sets} WHERE id = {m}", rows)
+
+
+_RUN = (
+    "enrolment_id",
+    "journey",
+    "version",
+    "step",
+    "attempt",
+    "kind",
+    "outcome",
+    "result",
+    "at",
+)
+
+
+def _insert_runs(conn: Connection, runs: list[dict[str, Any]]) -> None:
+    """The step records (`journey_step_runs`), encoded once, in one statement."""
+    if runs:
+        encode = RowEncoder(journey_step_runs, _RUN, conn.dialect.name)
+        insert_rows(conn, encode, [encode([r[c] for c in _RUN]) for r in runs])
 
 
 def step_tick(ctx: Any, now: datetime, *, limit: int = BATCH) -> int:
     """One tick: up to `limit` due people, each through every step due now. Returns how many
     people were looked at (0: nothing due)."""
-    try:
-        seen, _ = _tick(ctx, now, safe=False, limit=limit)
-    except Exception as exc:
-        log.warning("journey batch failed (%s); running it person by person", type(exc).__name__)
-        seen, _ = _tick(ctx, now, safe=True, limit=limit)
+    with _gc_paused():
+        try:
+            seen, _ = _tick(ctx, now, safe=False, limit=limit)
+        except Exception as exc:
+            log.warning(
+                "journey batch failed (%s); running it person by person", type(exc).__name__
+            )
+            seen, _ = _tick(ctx, now, safe=True, limit=limit)
     return seen
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection during one batch: a batch allocates ~100 objects a person
+    that all live until it commits, so the collector ran over them again and again (a fifth of
+    the tick). Reference counting still frees memory; the cycles are collected afterwards."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def drain(ctx: Any, clock: Callable[[], datetime], *, limit: int = BATCH) -> int:
