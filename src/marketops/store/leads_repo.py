@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, case, func, insert, select, update
 
 from marketops.errors import NotFound
 from marketops.pipeline.records import Lead, StoredLead
@@ -332,16 +332,38 @@ def write_timers(
     transaction."""
     from marketops.store.tables_lifecycle import sla_timers
 
+    stop: set[int] = set()
     for ids, only_owned in ((sorted(moved), False), (sorted(reowned), True)):
         for start in range(0, len(ids), 500):
-            cond = sla_timers.c.lead_id.in_(ids[start : start + 500])
-            if only_owned:
-                cond = cond & sla_timers.c.owner.is_not(None)
-            conn.execute(
-                update(sla_timers)
-                .where(cond, sla_timers.c.status == "pending")
-                .values(status="cancelled", result={"reason": "stage or owner changed"})
+            # found by lead_id alone, filtered here: given `status = 'pending'` as well, SQLite
+            # picks the (status, due_at) index and reads every pending timer of the store, once
+            # per batch (quadratic over a million-lead ingest)
+            found = conn.execute(
+                select(sla_timers.c.id, sla_timers.c.status, sla_timers.c.owner).where(
+                    sla_timers.c.lead_id.in_(ids[start : start + 500])
+                )
             )
+            stop.update(
+                i
+                for i, status, owner in found
+                if status == "pending" and (owner is not None or not only_owned)
+            )
+    # by primary key only (any status term makes SQLite scan again); a timer that stopped
+    # being pending meanwhile (PostgreSQL: another transaction) keeps its status and result
+    pending = sla_timers.c.status == "pending"
+    reason = bindparam(
+        "reason", {"reason": "stage or owner changed"}, type_=sla_timers.c.result.type
+    )
+    ordered = sorted(stop)
+    for start in range(0, len(ordered), 500):
+        conn.execute(
+            update(sla_timers)
+            .where(sla_timers.c.id.in_(ordered[start : start + 500]))
+            .values(
+                status=case((pending, "cancelled"), else_=sla_timers.c.status),
+                result=case((pending, reason), else_=sla_timers.c.result),
+            )
+        )
     if new:
         bulk_insert(conn, sla_timers, new)
     if notices:
