@@ -294,3 +294,67 @@ def test_rules_compile_to_postgres_sql_too() -> None:
     sql = to_sql(d, NOW, "postgres")
     assert "seg_activities" in sql and "attr__plan" in sql and "seg_lists" in sql
     assert activity_types([d]) == {"pricing_page"}
+
+
+def test_in_segment_is_the_named_segments_rule_and_bad_references_are_located(tmp_path) -> None:
+    from marketops.errors import WorkspaceError
+    from marketops.workspace.yamlfile import load_model
+
+    cfg = SegmentsConfig.model_validate(
+        {
+            "segments": [
+                {"name": "german", "rule": {"field": "country", "equals": "DE"}},
+                {"name": "keen", "rule": {"activity": {"type": "pricing_page", "at_least": 2}}},
+                {"name": "keen-german", "rule": {"all": [{"in_segment": "german"}, {"in_segment": "keen"}]}},
+                {"name": "keen-elsewhere", "rule": {"all": [{"in_segment": "keen"}, {"not": {"in_segment": "german"}}]}},
+            ]
+        }
+    )  # fmt: skip
+    by = {s.name: compile_rule(s.rule) for s in cfg.segments}
+    people = {
+        "de-keen": ({"country": "DE"}, acts(("pricing_page", 1), ("pricing_page", 2))),
+        "de-once": ({"country": "DE"}, acts(("pricing_page", 1))),
+        "us-keen": ({"country": "US"}, acts(("pricing_page", 1), ("pricing_page", 3))),
+    }
+    members = {
+        name: {p for p, (lead, a) in people.items() if pred(lead, index_activities(a), NOW)}
+        for name, pred in by.items()
+    }
+    assert members["keen-german"] == {"de-keen"}
+    assert members["keen-elsewhere"] == {"us-keen"}
+    # the expanded rule is the definition: editing `german` changes the referencing hash too
+    from marketops.segments.watermarks import definition_hash
+
+    edited = SegmentsConfig.model_validate(
+        {
+            "segments": [
+                {"name": "german", "rule": {"field": "country", "in": ["DE", "AT"]}},
+                {"name": "keen-german", "rule": {"in_segment": "german"}},
+            ]
+        }
+    )
+    before = SegmentsConfig.model_validate(
+        {"segments": [cfg.segments[0].model_dump(by_alias=True), {"name": "keen-german", "rule": {"in_segment": "german"}}]}
+    )  # fmt: skip
+    assert definition_hash(edited.segments[1]) != definition_hash(before.segments[1])
+
+    bad = {
+        "loop": ("{in_segment: b}", "refers back to itself (a -> b -> a)"),
+        "unknown": ("{in_segment: zz}", "in_segment 'zz': no such dynamic segment"),
+        "list": ("{in_segment: l}", "in_segment 'l': it is a list: use in_list"),
+    }
+    for case, (ref, message) in bad.items():
+        text = (
+            "segments:\n"
+            "  - name: a\n"
+            f"    rule: {{all: [{ref}]}}\n"
+            "  - name: b\n"
+            "    rule: {in_segment: a}\n"
+            "lists: [{name: l}]\n"
+        )
+        path = tmp_path / f"{case}.yml"
+        path.write_text(text)
+        with pytest.raises(WorkspaceError) as err:
+            load_model(path, SegmentsConfig)
+        (problem,) = err.value.problems
+        assert problem.where == f"{path}:3" and message in problem.message, (case, problem)

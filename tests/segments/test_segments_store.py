@@ -165,6 +165,29 @@ def test_editing_a_segment_recomputes_it_and_preview_needs_no_save(ctx) -> None:
     assert _members(ctx, "pricing-fans") == set(ids[:4])
 
 
+def test_a_segment_of_segments_follows_its_parts_in_refresh_and_recompute(ctx) -> None:
+    (ctx.workspace.root / "segments.yml").write_text(
+        SEGMENTS.replace(
+            "lists:\n",
+            "  - name: keen-not-ticketed\n"
+            "    rule: {all: [{in_segment: pricing-fans}, {not: {in_segment: open-ticket}}]}\n"
+            "lists:\n",
+        )
+    )
+    a, b = _cap(ctx, [{"email": f"{n}@acme.example", "country": "DE"} for n in ("sg-a", "sg-b")])
+    for lead in (a, b):
+        for day in (1, 2):
+            _act(ctx, lead, "pricing_page", T0 - timedelta(days=day))
+    service.refresh(ctx, T0)
+    assert _members(ctx, "keen-not-ticketed") == {a, b}
+    _act(ctx, b, "support_ticket_opened", T0 + timedelta(minutes=1))
+    service.refresh(ctx, T0 + timedelta(minutes=2))  # incremental: the Python evaluator
+    assert _members(ctx, "keen-not-ticketed") == {a}
+    assert _members(ctx, "open-ticket") == {b}
+    out = service.recompute(ctx, T0 + timedelta(minutes=3), ["keen-not-ticketed"])  # DuckDB SQL
+    assert out["keen-not-ticketed"] == {"members": 1, "entered": 0, "exited": 0}
+
+
 def test_a_removed_segment_is_emptied_and_recomputed_if_declared_again(ctx) -> None:
     _setup(ctx)
     ids = _cap(ctx, [{"email": f"r{i}@acme.example", "country": "DE"} for i in range(3)])

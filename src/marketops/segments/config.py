@@ -2,20 +2,42 @@
 
 A rule is one mapping whose key says what it is: `all`/`any`/`not` combine rules; `field` (with
 one operator from workspace.conditions) tests a lead field or attribute; `activity` counts
-behaviour in a window; `identity`, `opportunity` and `in_list` test what is linked to the lead.
+behaviour in a window; `identity`, `opportunity` and `in_list` test what is linked to the lead;
+`in_segment` is another dynamic segment's rule, expanded in place when the file is read, so every
+evaluator (Python, SQL, simulation) and the definition hash see one self-contained rule tree.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from marketops.workspace.conditions import Condition
 
 SEGMENTS_FILE = "segments.yml"
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,99}$"
-RULE_KEYS = ("all", "any", "not", "field", "activity", "identity", "opportunity", "in_list")
+RULE_KEYS = (
+    "all",
+    "any",
+    "not",
+    "field",
+    "activity",
+    "identity",
+    "opportunity",
+    "in_list",
+    "in_segment",
+)
 
 
 class _Strict(BaseModel):
@@ -103,6 +125,10 @@ class ListRule(_Strict):
     in_list: str
 
 
+class SegmentRule(_Strict):
+    in_segment: str
+
+
 def _rule_kind(v: Any) -> str | None:
     if isinstance(v, dict):
         return next((k for k in RULE_KEYS if k in v), None)
@@ -122,7 +148,8 @@ Rule = Annotated[
     | Annotated[ActivityRule, Tag("activity")]
     | Annotated[IdentityRule, Tag("identity")]
     | Annotated[OpportunityRule, Tag("opportunity")]
-    | Annotated[ListRule, Tag("in_list")],
+    | Annotated[ListRule, Tag("in_list")]
+    | Annotated[SegmentRule, Tag("in_segment")],
     Discriminator(
         _rule_kind,
         custom_error_type="rule_kind",
@@ -137,6 +164,7 @@ _TAGS: dict[str, type[BaseModel]] = {
     "identity": IdentityRule,
     "opportunity": OpportunityRule,
     "in_list": ListRule,
+    "in_segment": SegmentRule,
 }
 for _cls in _TAGS.values():
     _cls.model_rebuild()
@@ -158,6 +186,31 @@ class ListDef(_Strict):
 class SegmentsConfig(_Strict):
     segments: list[SegmentDef] = Field(default_factory=list)
     lists: list[ListDef] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _expand(self) -> SegmentsConfig:
+        """Replace every `in_segment` with the named segment's rule (see the module docstring)."""
+        by_name = {s.name: s for s in self.segments}
+        lists = {lst.name for lst in self.lists}
+        expanded = []
+        for i, s in enumerate(self.segments):
+            try:
+                expanded.append(
+                    s.model_copy(update={"rule": expand(s.rule, by_name, lists, (s.name,))})
+                )
+            except ValueError as exc:  # located at the segment's rule, for file:line
+                raise ValidationError.from_exception_data(
+                    "SegmentsConfig",
+                    [
+                        InitErrorDetails(
+                            type=PydanticCustomError("in_segment", str(exc)),
+                            loc=("segments", i, "rule"),
+                            input=s.name,
+                        )
+                    ],
+                ) from None
+        object.__setattr__(self, "segments", expanded)  # frozen: set once, while validating
+        return self
 
     def find(self, name: str) -> SegmentDef | ListDef | None:
         return next((s for s in [*self.segments, *self.lists] if s.name == name), None)
@@ -181,3 +234,27 @@ def walk(rule: Any) -> list[Any]:
     for c in children:
         out.extend(walk(c))
     return out
+
+
+def expand(
+    rule: Any, segments: Mapping[str, SegmentDef], lists: set[str], path: tuple[str, ...]
+) -> Any:
+    """`rule` with each `in_segment` replaced by that segment's (expanded) rule. `path` is the
+    chain of segments being expanded, to name a loop; a ValueError names what is wrong."""
+    if isinstance(rule, SegmentRule):
+        name, owner = rule.in_segment, path[0]
+        if name in path:
+            loop = " -> ".join((*path[path.index(name) :], name))
+            raise ValueError(f"segment {owner!r}: in_segment refers back to itself ({loop})")
+        target = segments.get(name)
+        if target is None:
+            hint = "it is a list: use in_list" if name in lists else "no such dynamic segment"
+            raise ValueError(f"segment {owner!r}: in_segment {name!r}: {hint}")
+        return expand(target.rule, segments, lists, (*path, name))
+    if isinstance(rule, AllRule):
+        return AllRule(all=[expand(r, segments, lists, path) for r in rule.all])
+    if isinstance(rule, AnyRule):
+        return AnyRule(any=[expand(r, segments, lists, path) for r in rule.any])
+    if isinstance(rule, NotRule):
+        return NotRule(not_=expand(rule.not_, segments, lists, path))
+    return rule

@@ -23,6 +23,7 @@ from marketops.segments.config import (
     ListRule,
     SegmentDef,
     SegmentsConfig,
+    expand,
     walk,
 )
 from marketops.segments.membership import add_to_list, is_member, memberships, remove_from_list
@@ -209,6 +210,11 @@ def parse_definition(data: Any, where: str, cfg: SegmentsConfig, node: Any = Non
         problems = problems_from_validation(Path(where), node, exc)
         raise MarketopsError(f"{where}: not a valid segment", problems) from exc
     lists = {lst.name for lst in cfg.lists}
+    try:
+        rule = expand(d.rule, {s.name: s for s in cfg.segments}, lists, (d.name,))
+    except ValueError as exc:
+        raise MarketopsError(f"{where}: {exc}", [Problem(where, str(exc))]) from exc
+    d = d.model_copy(update={"rule": rule})
     bad = [n.in_list for n in walk(d.rule) if isinstance(n, ListRule) and n.in_list not in lists]
     if bad:
         raise MarketopsError(
