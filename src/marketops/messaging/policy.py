@@ -1,4 +1,5 @@
-"""Pure send-time rules: the contact's time zone, quiet hours, the frequency cap.
+"""Pure send-time rules: who is held back and why, the contact's time zone, quiet hours, the
+frequency cap. `hold_back` is the one decision both the real send and `journey simulate` take.
 
 Handed `now` and data; no store, no clock. Quiet-hour ends are computed on the local wall clock
 and converted back through the zone, so a window that spans a DST change ends at the right
@@ -12,9 +13,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from functools import cache
 from importlib import resources
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from marketops.messaging.config import FrequencyCap, QuietHours, valid_zone
+from marketops.messaging.config import FrequencyCap, MessagingFile, QuietHours, valid_zone
+from marketops.pipeline.enrich import domain_of
+
+DNC_CHANNELS = ("email", "all")
 
 # multi-zone countries whose first zone.tab entry is a small region: their most populous zone
 _POPULOUS = {
@@ -111,3 +116,64 @@ def cap_check(now: datetime, sent_at: Sequence[datetime], cap: FrequencyCap) -> 
     # the send that must age out so that one fewer than the cap remains in the window
     oldest_blocking = recent[len(recent) - cap.max_emails]
     return CapDecision(True, oldest_blocking + window)
+
+
+@dataclass(frozen=True)
+class HoldBack:
+    """Why an email does not go now: skipped for good, or deferred until `retry_at`."""
+
+    status: Literal["skipped", "deferred"]
+    reason: str
+    retry_at: datetime | None = None
+
+
+def hold_back(
+    cfg: MessagingFile,
+    lead: Mapping[str, Any],
+    category: str,
+    now: datetime,
+    *,
+    unsubscribed: bool,
+    on_dnc: bool,
+    suppressed_by: str | None,
+    recent: Sequence[datetime],
+    zone: ZoneInfo,
+    quiet_end: datetime | None,
+) -> HoldBack | None:
+    """The checks in order — consent (and unsubscribe), do-not-contact, suppression segments,
+    then for marketing email the frequency cap and quiet hours; None when the email may go.
+    `recent`: the person's counted sends; `quiet_end`: `quiet_until(now, zone, …)`."""
+    consent = (lead.get("consent") or {}).get("email")
+    if consent is False:
+        return HoldBack("skipped", "unsubscribed" if unsubscribed else "consent_withdrawn")
+    if cfg.consent == "explicit" and consent is not True:
+        return HoldBack("skipped", "no_consent")
+    if on_dnc:
+        return HoldBack("skipped", "do_not_contact")
+    if suppressed_by is not None:
+        return HoldBack("skipped", f"suppression_segment:{suppressed_by}")
+    if category != "marketing":
+        return None
+    cap = cfg.frequency_cap
+    if cap.enabled:
+        decision = cap_check(now, recent, cap)
+        if decision.over:
+            if cap.over_cap == "skip" or decision.retry_at is None:
+                return HoldBack("skipped", "frequency_cap")
+            retry = decision.retry_at
+            return HoldBack(
+                "deferred", "frequency_cap", quiet_until(retry, zone, cfg.quiet_hours) or retry
+            )
+    if quiet_end is not None:
+        return HoldBack("deferred", "quiet_hours", quiet_end)
+    return None
+
+
+def on_do_not_contact(index: Any, email: str) -> bool:
+    """On the do-not-contact list for email (by address or domain, channel email or all)."""
+    email = email.strip().lower()
+    domain = domain_of(email)
+    return any(
+        email in index.emails.get(ch, ()) or domain in index.domains.get(ch, ())
+        for ch in DNC_CHANNELS
+    )

@@ -24,17 +24,15 @@ from sqlalchemy import Connection, bindparam, select, update
 from marketops.errors import MarketopsError, Problem
 from marketops.messaging.compose import recipe
 from marketops.messaging.config import MessagingFile
-from marketops.messaging.policy import cap_check, contact_zone, quiet_until
+from marketops.messaging.policy import contact_zone, hold_back, on_do_not_contact, quiet_until
 from marketops.messaging.render import Compiled, compiled, messaging_config
 from marketops.messaging.unsubscribe import signing_keys
 from marketops.notify import outbox
-from marketops.pipeline.enrich import domain_of
 from marketops.store.bulk import RowDecoder, RowEncoder, insert_rows
 from marketops.store.schema import leads
 from marketops.store.tables_messaging import email_sends, email_unsubscribes
 
 Status = Literal["queued", "skipped", "deferred"]
-DNC_CHANNELS = ("email", "all")
 
 
 @dataclass(frozen=True)
@@ -308,44 +306,21 @@ def _unsubscribed(conn: Connection, lead_ids: Sequence[str]) -> set[str]:
 def _decide(
     b: _Batch, lead: Mapping[str, Any], category: str, segments: Sequence[str]
 ) -> SendResult | None:
-    """Why not now (skipped / deferred), or None when the email may go."""
-    cfg, now = b.cfg, b.now
-    consent = (lead.get("consent") or {}).get("email")
-    if consent is False:
-        reason = "unsubscribed" if lead["id"] in b.unsubscribed else "consent_withdrawn"
-        return SendResult("skipped", reason, None, None)
-    if cfg.consent == "explicit" and consent is not True:
-        return SendResult("skipped", "no_consent", None, None)
-    if _on_dnc(b.dnc, lead["email"]):
-        return SendResult("skipped", "do_not_contact", None, None)
-    for name in segments:
-        if b.is_member(name, lead["id"]):
-            return SendResult("skipped", f"suppression_segment:{name}", None, None)
-    if category != "marketing":
-        return None
+    """Why not now (skipped / deferred), or None when the email may go (`policy.hold_back`)."""
     zone = b.zone(lead)
-    cap = cfg.frequency_cap
-    if cap.enabled:
-        decision = cap_check(now, b.recent.get(lead["id"], []), cap)
-        if decision.over:
-            if cap.over_cap == "skip" or decision.retry_at is None:
-                return SendResult("skipped", "frequency_cap", None, None)
-            retry = decision.retry_at
-            retry = quiet_until(retry, zone, cfg.quiet_hours) or retry
-            return SendResult("deferred", "frequency_cap", retry, None)
-    quiet_end = b.quiet_end(zone)
-    if quiet_end is not None:
-        return SendResult("deferred", "quiet_hours", quiet_end, None)
-    return None
-
-
-def _on_dnc(index: Any, email: str) -> bool:
-    email = email.strip().lower()
-    domain = domain_of(email)
-    return any(
-        email in index.emails.get(ch, ()) or domain in index.domains.get(ch, ())
-        for ch in DNC_CHANNELS
+    held = hold_back(
+        b.cfg,
+        lead,
+        category,
+        b.now,
+        unsubscribed=lead["id"] in b.unsubscribed,
+        on_dnc=on_do_not_contact(b.dnc, lead["email"]),
+        suppressed_by=next((n for n in segments if b.is_member(n, lead["id"])), None),
+        recent=b.recent.get(lead["id"], ()),
+        zone=zone,
+        quiet_end=b.quiet_end(zone),
     )
+    return None if held is None else SendResult(held.status, held.reason, held.retry_at, None)
 
 
 def _recent_sends(
