@@ -328,8 +328,18 @@ def simulate_cmd(
         console.print(
             table(
                 "Emails",
-                ["template", "sent", "skipped"],
-                [[t, v["sent"], v["skipped"]] for t, v in out["emails"].items()],
+                ["template", "sent", "skipped", "deferred", "failed", "why not"],
+                [
+                    [
+                        t,
+                        v["sent"],
+                        v["skipped"],
+                        v["deferred"],
+                        v["failed"],
+                        ", ".join(f"{k} {n}" for k, n in sorted(v["reasons"].items())),
+                    ]
+                    for t, v in out["emails"].items()
+                ],
             )
         )
     if out["steps"]:

@@ -4,8 +4,13 @@ Entries come from the same trigger sources the worker reads (segment entries are
 each past instant with the pure segment evaluator over the activities up to then). Each entrant
 then walks the steps on a virtual clock: waits end at their computed time, an event wait ends
 at the first matching activity/event in history, goals look at the lead's stage at that instant
-(from its stage history), emails are rendered (a render error counts as skipped) but not sent.
-Fields other than the stage are today's values: history keeps stage moves, not every edit.
+(from its stage history). Each email takes the real send's decision (`policy.hold_back`):
+consent, unsubscribes and do-not-contact, the journey's suppression segments, and for marketing
+email the frequency cap (the stored sends plus this replay's own) and quiet hours in the
+contact's zone — a deferral moves that person's clock on to when it would have gone. An email
+that may go is rendered (a render error counts as failed) but not sent. Fields other than the
+stage, consent, unsubscribes, do-not-contact and segment memberships are today's values:
+history keeps stage moves and sends, not every edit.
 """
 
 from __future__ import annotations
@@ -23,8 +28,10 @@ from marketops.journeys.models import Journey
 from marketops.store.schema import activities, lead_events, leads
 from marketops.store.tables_events import event_identities, events
 from marketops.store.tables_journeys import journey_events
+from marketops.store.tables_messaging import email_sends, email_unsubscribes
 
 MAX_STEPS = 200
+MAX_DEFERRALS = 50  # one send deferred again and again (a cap that never frees up) gives up
 
 
 class History:
@@ -32,6 +39,7 @@ class History:
 
     def __init__(self, ctx: Any, journey: str, until: datetime) -> None:
         self.engine = ctx.engine
+        self.dnc = ctx.suppression_index()  # do-not-contact: the CSV and the store, today
         with ctx.engine.connect() as conn:
             self.leads = {r.id: dict(r._mapping) for r in conn.execute(select(leads))}
             self.acts: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
@@ -80,9 +88,28 @@ class History:
                 lid = links.get(("user", uid)) or links.get(("anon", aid))
                 if lid:
                     self.track[lid].append((ts, name))
+            self.sent: dict[str, list[datetime]] = defaultdict(list)  # counted toward the cap
+            for lid, at in conn.execute(
+                select(email_sends.c.lead_id, email_sends.c.decided_at).where(
+                    email_sends.c.status == "queued",
+                    email_sends.c.category == "marketing",
+                    email_sends.c.decided_at <= until,
+                )
+            ):
+                self.sent[lid].append(at)
+            self.unsubscribed = set(conn.execute(select(email_unsubscribes.c.lead_id)).scalars())
+        self.members: dict[str, set[str]] = {}  # suppression segments: stored (today's) members
         for d in (self.acts, self.api, self.track):
             for v in d.values():
                 v.sort()
+
+    def member(self, segment: str, lead_id: str) -> bool:
+        if segment not in self.members:
+            from marketops.segments.membership import members_of
+
+            with self.engine.connect() as conn:
+                self.members[segment] = members_of(conn, segment)
+        return lead_id in self.members[segment]
 
     def list_entries(self, name: str) -> list[tuple[datetime, str]]:
         from marketops.store.tables_segments import segment_changes as sc
@@ -258,15 +285,9 @@ def _walk(
         elif step.branch is not None:
             _, target = engine.choose_arm(step, view, no_segments)
         elif step.send_email is not None:
-            from marketops.messaging.render import render
-
-            name = step.send_email.template
-            try:
-                render(name, h.leads[lid], step.send_email.params, ws)
-                tally["emails"][name]["sent"] += 1
-            except Exception as exc:  # a template problem: the real send would skip or fail too
-                tally["emails"][name]["skipped"] += 1
-                tally["problems"].add(f"{name}: {str(exc).splitlines()[0]}")
+            t = _send(h, journey, step, lid, t, ws, tally)
+            if t > until:
+                return "inside", until
         elif step.change_stage is not None:
             h.stages[lid].append((t, step.change_stage.to, view.get("lifecycle_stage")))
         if step.exit is not None:
@@ -277,6 +298,66 @@ def _walk(
     return "inside", t
 
 
+def _send(
+    h: History, journey: Journey, step: Any, lid: str, t: datetime, ws: Any, tally: dict
+) -> datetime:
+    """The send step at `t` as the real send decides it; returns when the step is done (later
+    than `t` after deferrals: quiet hours, the cap)."""
+    from marketops.messaging.policy import (
+        contact_zone,
+        hold_back,
+        on_do_not_contact,
+        quiet_until,
+    )
+    from marketops.messaging.render import compiled, messaging_config, render
+
+    name = step.send_email.template
+    counts = tally["emails"][name]
+    lead = h.leads[lid]
+    try:
+        category = compiled(ws.root, name).model.category
+    except Exception as exc:  # a template problem: the real send fails the step too
+        counts["failed"] += 1
+        tally["problems"].add(f"{name}: {str(exc).splitlines()[0]}")
+        return t
+    cfg = messaging_config(ws.root)
+    zone, _ = contact_zone(lead, cfg.quiet_hours)
+    for _ in range(MAX_DEFERRALS):
+        held = hold_back(
+            cfg,
+            lead,
+            category,
+            t,
+            unsubscribed=lid in h.unsubscribed,
+            on_dnc=on_do_not_contact(h.dnc, lead["email"]),
+            suppressed_by=next((s for s in journey.suppression_segments if h.member(s, lid)), None),
+            recent=h.sent.get(lid, ()),
+            zone=zone,
+            quiet_end=quiet_until(t, zone, cfg.quiet_hours),
+        )
+        if held is None:
+            break
+        counts["reasons"][held.reason] += 1
+        if held.status == "skipped" or held.retry_at is None:
+            counts["skipped"] += 1
+            return t
+        counts["deferred"] += 1
+        t = max(held.retry_at, t)
+    else:
+        counts["skipped"] += 1
+        return t
+    try:
+        render(name, lead, step.send_email.params, ws)
+    except Exception as exc:  # rendered at delivery: the real email would dead-letter
+        counts["failed"] += 1
+        tally["problems"].add(f"{name}: {str(exc).splitlines()[0]}")
+        return t
+    counts["sent"] += 1
+    if category == "marketing":
+        h.sent[lid].append(t)
+    return t
+
+
 def simulate(ctx: Any, name: str, *, since: datetime, until: datetime) -> dict[str, Any]:
     """What the journey file would have done over [since, until]; nothing is written."""
     journey, _ = load_journey(ctx.workspace.root, name)
@@ -284,7 +365,9 @@ def simulate(ctx: Any, name: str, *, since: datetime, until: datetime) -> dict[s
     tally: dict[str, Any] = {
         "goals": Counter(),
         "steps": Counter(),
-        "emails": defaultdict(lambda: {"sent": 0, "skipped": 0}),
+        "emails": defaultdict(
+            lambda: {"sent": 0, "skipped": 0, "deferred": 0, "failed": 0, "reasons": Counter()}
+        ),
         "problems": set(),
     }
     ends: Counter[str] = Counter()
@@ -314,7 +397,7 @@ def simulate(ctx: Any, name: str, *, since: datetime, until: datetime) -> dict[s
         "exited": ends["exited"],
         "inside": ends["inside"],
         "goals": dict(tally["goals"]),
-        "emails": {k: dict(v) for k, v in tally["emails"].items()},
+        "emails": {k: {**v, "reasons": dict(v["reasons"])} for k, v in tally["emails"].items()},
         "steps": dict(tally["steps"]),
         "problems": sorted(tally["problems"]),
     }
