@@ -11,7 +11,7 @@ from sqlalchemy import Connection, bindparam, case, func, insert, select, update
 from marketops.errors import NotFound
 from marketops.pipeline.records import Lead, StoredLead
 from marketops.pipeline.runner import Outcome
-from marketops.store.bulk import bulk_insert
+from marketops.store.bulk import RowEncoder, bulk_insert
 from marketops.store.schema import activities, lead_events, leads, quarantine, queue_cursors
 
 LEAD_COLUMNS = (
@@ -281,16 +281,25 @@ def persist(
 
 
 def update_leads(conn: Connection, old: Sequence[dict[str, Any]]) -> None:
-    """New states of existing leads (values as `lead_values` builds them), one executemany."""
+    """New states of existing leads (values as `lead_values` builds them), one executemany in
+    driver SQL: through SQLAlchemy's bound UPDATE an updated lead cost ~70 µs."""
     if not old:
         return
     cols = [c for c in old[0] if c not in ("id", "created_at")]
-    stmt = (
-        update(leads)
-        .where(leads.c.id == bindparam("_id"))
-        .values({c: bindparam(f"v_{c}") for c in cols})
+    enc = RowEncoder(leads, (*cols, "id"), conn.dialect.name)
+    marker = "?" if conn.dialect.name == "sqlite" else "%s"
+    sql = (
+        f"UPDATE {leads.name} SET {', '.join(f'{c} = {marker}' for c in cols)} WHERE id = {marker}"
     )
-    conn.execute(stmt, [{"_id": v["id"], **{f"v_{c}": v[c] for c in cols}} for v in old])
+    rows = [enc([v[c] for c in enc.cols]) for v in old]
+    cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if len(rows) == 1:  # psycopg's executemany enters pipeline mode: dearer for one row
+            cur.execute(sql, rows[0])
+        else:
+            cur.executemany(sql, rows)
+    finally:
+        cur.close()
 
 
 def _restart_timers(
