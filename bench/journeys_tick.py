@@ -15,9 +15,16 @@ the load average at that moment; then the median steps/s and median drain over -
 for SQLite and, with --postgres, PostgreSQL (a server started for the run).
 
     .venv/bin/python bench/journeys_tick.py [--n 100000] [--repeat 3] [--postgres] [--webhooks]
+        [--limit 2000] [--workers 1] [--skip-sqlite]
 
 `--webhooks` swaps the three sends for outbox webhooks: the scheduler's own cost without the
-per-person email policy checks (consent, suppression, frequency cap, quiet hours, rendering).
+per-person email policy checks (consent, suppression, frequency cap, quiet hours). Emails are
+rendered when the outbox delivers them (docs/email.md), so neither variant renders in the tick.
+`--workers N` drains each instant with N worker processes calling the step job side by side (on
+PostgreSQL `FOR UPDATE SKIP LOCKED` gives each different people; SQLite serialises writers);
+they are started before the clock moves and the drain is timed from their start signal.
+Each phase also prints this process's CPU time per step (with one worker: the scheduler's
+Python and, on SQLite, the database engine; PostgreSQL's server CPU is not in it).
 
 No peer is run beside it: Mautic and similar tools schedule campaign events in cron batches
 and publish no comparable per-step figure.
@@ -26,6 +33,7 @@ and publish no comparable per-step figure.
 from __future__ import annotations
 
 import argparse
+import multiprocessing as mp
 import os
 import signal
 import statistics
@@ -97,8 +105,57 @@ def _webhooks(body: dict) -> dict:
     return {**body, "steps": steps}
 
 
+def _worker(workspace: str, url: str, now: datetime, limit: int, ready, start, out) -> None:  # type: ignore[no-untyped-def]
+    """One `marketops worker`'s step job, called back to back until it finds nothing due."""
+    os.environ["MARKETOPS_DATABASE_URL"] = url
+    ctx = AppContext.open(Workspace.load(Path(workspace)))
+    step_tick(ctx, now - timedelta(days=365), limit=limit)  # warm up: imports, connection
+    ready.put(os.getpid())
+    start.wait()
+    c, calls = time.process_time(), 1
+    while step_tick(ctx, now, limit=limit):
+        calls += 1
+    out.put((calls, time.process_time() - c))
+    ctx.close()
+
+
+def _drain_in_workers(
+    workspace: Path, url: str, now: datetime, limit: int, workers: int
+) -> tuple[float, int, float]:
+    """(seconds, calls, CPU seconds of the workers) for N processes draining `now` together;
+    whatever one of them left (it saw nothing it could lock) is finished here, in the time."""
+    spawn = mp.get_context("spawn")
+    ready, start, out = spawn.Queue(), spawn.Event(), spawn.Queue()
+    procs = [
+        spawn.Process(target=_worker, args=(str(workspace), url, now, limit, ready, start, out))
+        for _ in range(workers)
+    ]
+    for p in procs:
+        p.start()
+    for _ in procs:  # each has imported, connected and run one empty tick
+        ready.get()
+    t = time.perf_counter()
+    start.set()
+    done = [out.get() for _ in procs]
+    for p in procs:
+        p.join()
+    os.environ["MARKETOPS_DATABASE_URL"] = url
+    ctx = AppContext.open(Workspace.load(workspace))
+    calls = sum(c for c, _ in done)
+    while step_tick(ctx, now, limit=limit):
+        calls += 1
+    ctx.close()
+    return time.perf_counter() - t, calls, sum(cpu for _, cpu in done)
+
+
 def run_once(
-    workspace: Path, url: str, n: int, tag: str, webhooks: bool = False, limit: int = BATCH
+    workspace: Path,
+    url: str,
+    n: int,
+    tag: str,
+    webhooks: bool = False,
+    limit: int = BATCH,
+    workers: int = 1,
 ) -> dict:
     os.environ["MARKETOPS_DATABASE_URL"] = url
     ctx = AppContext.open(Workspace.load(workspace))
@@ -124,15 +181,18 @@ def run_once(
     ):
         with ctx.engine.connect() as conn:
             before = conn.execute(select(func.count()).select_from(journey_step_runs)).scalar_one()
-        t = time.perf_counter()
-        calls = 1
-        while step_tick(ctx, now, limit=limit):  # the worker's back-to-back calls in one tick
-            calls += 1
-        secs = time.perf_counter() - t
+        if workers > 1:
+            secs, calls, cpu = _drain_in_workers(workspace, url, now, limit, workers)
+        else:
+            t, c = time.perf_counter(), time.process_time()
+            calls = 1
+            while step_tick(ctx, now, limit=limit):  # the worker's back-to-back calls in one tick
+                calls += 1
+            secs, cpu = time.perf_counter() - t, time.process_time() - c
         with ctx.engine.connect() as conn:
             after = conn.execute(select(func.count()).select_from(journey_step_runs)).scalar_one()
         steps = after - before
-        phases.append((label, steps, secs, calls, os.getloadavg()[0]))
+        phases.append((label, steps, secs, calls, os.getloadavg()[0], cpu))
         total_steps += steps
         total_s += secs
     with ctx.engine.connect() as conn:
@@ -165,20 +225,27 @@ def run_once(
 
 
 def bench(
-    label: str, workspace: Path, url_for, n: int, repeat: int, webhooks: bool, limit: int
-) -> dict:  # type: ignore[no-untyped-def]
+    label: str,
+    workspace: Path,
+    url_for,  # type: ignore[no-untyped-def]
+    n: int,
+    repeat: int,
+    webhooks: bool,
+    limit: int,
+    workers: int,
+) -> dict:
     rates, drains = [], []
     for r in range(repeat):
-        out = run_once(workspace, url_for(r), n, f"{label}{r}", webhooks, limit)
+        out = run_once(workspace, url_for(r), n, f"{label}{r}", webhooks, limit, workers)
         rate = out["steps"] / out["seconds"]
         rates.append(rate)
         print(f"{label} run {r + 1}: {n:,} people enrolled in {out['enrol_s']:.2f} s")
-        for name, steps, secs, calls, load in out["phases"]:
+        for name, steps, secs, calls, load, cpu in out["phases"]:
             fits = "yes" if secs <= STEP_INTERVAL_S else "no"
             print(
                 f"  {name:<24} {steps:>9,.0f} steps, {calls:>4} calls, drained in {secs:7.2f} s"
                 f" = {steps / secs:7,.0f} steps/s; within one {STEP_INTERVAL_S:g} s tick: {fits}"
-                f"  [load {load:.2f}]"
+                f"  (CPU {cpu / steps * 1e6:.0f} µs/step)  [load {load:.2f}]"
             )
         drains.append(max(p[2] for p in out["phases"]))
         print(f"  all: {out['steps']:,.0f} steps, 0 lost, 0 duplicated, {rate:,.0f} steps/s")
@@ -200,6 +267,7 @@ def main() -> None:
     ap.add_argument("--skip-sqlite", action="store_true")
     ap.add_argument("--webhooks", action="store_true", help="webhooks instead of emails")
     ap.add_argument("--limit", type=int, default=BATCH, help="people claimed per step-job call")
+    ap.add_argument("--workers", type=int, default=1, help="worker processes draining together")
     args = ap.parse_args()
     # SIGTERM/SIGINT unwind through `finally`, so the PostgreSQL server started here is stopped
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -219,6 +287,7 @@ def main() -> None:
                 args.repeat,
                 args.webhooks,
                 args.limit,
+                args.workers,
             )
         if args.postgres:
             pg = PostgresServer(Path(tempfile.mkdtemp(prefix="marketops-pg-"))).start()
@@ -231,12 +300,14 @@ def main() -> None:
                     args.repeat,
                     args.webhooks,
                     args.limit,
+                    args.workers,
                 )
             finally:
                 pg.stop()
         kind = "webhook" if args.webhooks else "email"
         print(
-            f"summary ({kind} nurture, {args.n:,} people): "
+            f"summary ({kind} nurture, {args.n:,} people, {args.limit:,} a call,"
+            f" {args.workers} worker(s)): "
             + ", ".join(
                 f"{k} {v['rate']:,.0f} steps/s, slowest phase {v['drain']:.1f} s"
                 f" [load {v['load']:.2f}]"

@@ -294,16 +294,21 @@ def _claim(conn: Connection, now: datetime, limit: int) -> list[Any]:
     return [SimpleNamespace(**r) for r in read.fetch(conn, sql, [bind_time(now, dialect), *live])]
 
 
-def _leads(conn: Connection, ids: list[str]) -> dict[str, dict[str, Any]]:
-    """The batch's lead rows; on PostgreSQL locked in id order (`send_emails` decides under
-    that lock, so concurrent sends to one person respect the cap) — workers lock in one order."""
+def _sends_email(journey: Journey) -> bool:
+    return any(s.send_email is not None for s in journey.steps)
+
+
+def _leads(conn: Connection, ids: list[str], *, lock: bool) -> dict[str, dict[str, Any]]:
+    """The batch's lead rows; with `lock` (a journey that sends email) on PostgreSQL locked in
+    id order: `send_emails` decides under that lock, so concurrent sends to one person respect
+    the cap, and workers lock in one order."""
     dialect = conn.dialect.name
     read = RowDecoder(leads, _LEAD, dialect)
-    lock = " ORDER BY id FOR UPDATE" if dialect == "postgresql" else ""
+    lock_sql = " ORDER BY id FOR UPDATE" if lock and dialect == "postgresql" else ""
     out: dict[str, dict[str, Any]] = {}
     for i in range(0, len(ids), 1000):
         chunk = ids[i : i + 1000]
-        sql = f"{read.sql} WHERE id IN ({', '.join([read.marker] * len(chunk))}){lock}"
+        sql = f"{read.sql} WHERE id IN ({', '.join([read.marker] * len(chunk))}){lock_sql}"
         out.update((r["id"], r) for r in read.fetch(conn, sql, chunk))
     return out
 
@@ -314,7 +319,8 @@ def _tick(ctx: Any, now: datetime, *, safe: bool, limit: int) -> tuple[int, int]
         if not due:
             return 0, 0
         defs = Definitions(conn)
-        rows = _leads(conn, sorted({e.lead_id for e in due}))
+        emails = any(_sends_email(defs(j, v)) for j, v in {(e.journey, e.version) for e in due})
+        rows = _leads(conn, sorted({e.lead_id for e in due}), lock=emails)
         runs: list[dict[str, Any]] = []
         finals: list[tuple[Any, ...]] = []
         people = []

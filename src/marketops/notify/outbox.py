@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -150,10 +151,15 @@ def enqueue_many(conn: Connection, messages: Sequence[Message], *, now: datetime
         keys = [k for k in keys if k not in ids]
     else:
         execute_many(conn, encode.sql, rows, suffix=conflict)
-    for i in range(0, len(keys), _CHUNK):
-        chunk = keys[i : i + _CHUNK]
-        q = select(outbox.c.idempotency_key, outbox.c.id).where(outbox.c.idempotency_key.in_(chunk))
-        ids.update((k, int(v)) for k, v in conn.execute(q))
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    with closing(conn.connection.driver_connection.cursor()) as cur:  # no row processing
+        for i in range(0, len(keys), _CHUNK):
+            chunk = keys[i : i + _CHUNK]
+            marks = ", ".join([mark] * len(chunk))
+            cur.execute(
+                f"SELECT idempotency_key, id FROM outbox WHERE idempotency_key IN ({marks})", chunk
+            )
+            ids.update((k, int(v)) for k, v in cur.fetchall())
     return [ids[m.idempotency_key] for m in messages]
 
 
