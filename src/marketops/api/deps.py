@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from marketops.services.context import AppContext
 
@@ -24,7 +25,7 @@ def require_scope(scope: str) -> Callable[..., str]:
     if scope not in SCOPES:
         raise ValueError(f"unknown scope {scope}")
 
-    async def check(  # async for the same reason; verify() is a cached in-memory hit normally
+    async def check(  # async for the same reason; a key is normally an in-memory cache hit
         request: Request,
         creds: HTTPAuthorizationCredentials | None = Depends(_bearer),
     ) -> str:
@@ -35,7 +36,9 @@ def require_scope(scope: str) -> Callable[..., str]:
                 headers={"WWW-Authenticate": "Bearer"},
             )
         ctx: AppContext = request.app.state.ctx
-        key = ctx.keys.verify(creds.credentials)
+        key = ctx.keys.cached(creds.credentials)
+        if key is None:  # a store read: off the event loop, so bad tokens cannot stall it
+            key = await run_in_threadpool(ctx.keys.verify, creds.credentials)
         if key is None:
             raise HTTPException(
                 401, "unknown or revoked API key", headers={"WWW-Authenticate": "Bearer"}

@@ -87,11 +87,19 @@ class KeyService:
             raise NotFound(f"no API key with id {key_id}")
         self._verified.clear()
 
-    def verify(self, token: str) -> ApiKey | None:
-        digest = _digest(token)
-        hit = self._verified.get(digest)
+    def cached(self, token: str) -> ApiKey | None:
+        """The key if it was verified within `cache_s` (no I/O: safe on the event loop); None
+        means "ask `verify`" (unknown tokens are never cached)."""
+        hit = self._verified.get(_digest(token))
         if hit is not None and time.monotonic() - hit[0] < self.cache_s:
             return hit[1]
+        return None
+
+    def verify(self, token: str) -> ApiKey | None:
+        hit = self.cached(token)
+        if hit is not None:
+            return hit
+        digest = _digest(token)
         key = self._verify(token)
         if key is not None:
             if len(self._verified) > 10_000:
