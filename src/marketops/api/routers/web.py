@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -205,51 +206,29 @@ def logout(
 
 
 # --- pages ---------------------------------------------------------------------------------------
-@router.get("/dashboard")
-def overview_page(
-    session: auth.Session = Depends(current_session), ctx: AppContext = Depends(get_ctx)
-) -> HTMLResponse:
-    return _page(
-        ctx,
-        session,
-        "overview",
-        "Pipeline overview",
-        "overview.html",
-        view=pages.overview(ctx, _now()),
-    )
+# the read-only pages: (path, nav key and template name, title, view builder)
+_VIEWS: list[tuple[str, str, str, Callable[[AppContext, datetime], Any]]] = [
+    ("/dashboard", "overview", "Pipeline overview", pages.overview),
+    ("/dashboard/attribution", "attribution", "Attribution", pages.attribution),
+    ("/dashboard/health", "health", "Data health", pages.health),
+    ("/dashboard/slas", "slas", "SLAs", pages.slas),
+    ("/dashboard/routing", "routing", "Routing", pages.routing),
+    ("/dashboard/stack", "stack", "Stack audit", pages.stack),
+]
 
 
-@router.get("/dashboard/attribution")
-def attribution_page(
-    session: auth.Session = Depends(current_session), ctx: AppContext = Depends(get_ctx)
-) -> HTMLResponse:
-    view = pages.attribution(ctx, _now())
-    return _page(ctx, session, "attribution", "Attribution", "attribution.html", view=view)
+def _view_page(key: str, title: str, build: Callable[[AppContext, datetime], Any]) -> Callable:
+    def page(
+        session: auth.Session = Depends(current_session), ctx: AppContext = Depends(get_ctx)
+    ) -> HTMLResponse:
+        return _page(ctx, session, key, title, f"{key}.html", view=build(ctx, _now()))
+
+    page.__name__ = f"{key}_page"
+    return page
 
 
-@router.get("/dashboard/health")
-def health_page(
-    session: auth.Session = Depends(current_session), ctx: AppContext = Depends(get_ctx)
-) -> HTMLResponse:
-    return _page(
-        ctx, session, "health", "Data health", "health.html", view=pages.health(ctx, _now())
-    )
-
-
-@router.get("/dashboard/slas")
-def slas_page(
-    session: auth.Session = Depends(current_session), ctx: AppContext = Depends(get_ctx)
-) -> HTMLResponse:
-    return _page(ctx, session, "slas", "SLAs", "slas.html", view=pages.slas(ctx, _now()))
-
-
-@router.get("/dashboard/routing")
-def routing_page(
-    session: auth.Session = Depends(current_session), ctx: AppContext = Depends(get_ctx)
-) -> HTMLResponse:
-    return _page(
-        ctx, session, "routing", "Routing", "routing.html", view=pages.routing(ctx, _now())
-    )
+for _path, _key, _title, _build in _VIEWS:
+    router.get(_path, name=f"{_key}_page")(_view_page(_key, _title, _build))
 
 
 @router.get("/dashboard/backlog")
@@ -327,13 +306,6 @@ def quarantine_discard(
     except MarketopsError:
         return RedirectResponse("/dashboard/quarantine", status_code=303)
     return RedirectResponse(f"/dashboard/quarantine?discarded={record_id}", status_code=303)
-
-
-@router.get("/dashboard/stack")
-def stack_page(
-    session: auth.Session = Depends(current_session), ctx: AppContext = Depends(get_ctx)
-) -> HTMLResponse:
-    return _page(ctx, session, "stack", "Stack audit", "stack.html", view=pages.stack(ctx, _now()))
 
 
 @router.get("/dashboard/scorecard")
