@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -68,6 +70,18 @@ def _refused(exc: Exception) -> None:
 
     err_console.print(f"[bold red]refused:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
     raise typer.Exit(EXIT_REFUSED) from exc
+
+
+@contextmanager
+def refusals() -> Iterator[None]:
+    """`user_errors`, with a refused move or launch (a Conflict) reported as exit code 2."""
+    from marketops.errors import Conflict
+
+    with user_errors():
+        try:
+            yield
+        except Conflict as exc:
+            _refused(exc)
 
 
 def _show_request(r: dict[str, Any]) -> None:
@@ -258,25 +272,21 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """Move a request (scheduled books a launch on a train; live ships it). Exit 2 if refused."""
-        from marketops.errors import Conflict
         from marketops.ops.intake.service import move_request
 
-        with user_errors():
+        with refusals():
             ctx = _ctx(workspace)
-            try:
-                zone = _releases_zone(ctx)
-                r = move_request(
-                    ctx,
-                    request_id,
-                    to,
-                    actor=_actor(actor),
-                    now=_now(),
-                    note=note,
-                    override_reason=override_reason,
-                    launch_at=_instant(at, "--at", zone),
-                )
-            except Conflict as exc:
-                _refused(exc)
+            zone = _releases_zone(ctx)
+            r = move_request(
+                ctx,
+                request_id,
+                to,
+                actor=_actor(actor),
+                now=_now(),
+                note=note,
+                override_reason=override_reason,
+                launch_at=_instant(at, "--at", zone),
+            )
         emit_json(r) if as_json else _show_request(r)
 
     @req.command("pause")
@@ -291,21 +301,17 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """Pause a request (its SLA clocks stop while paused)."""
-        from marketops.errors import Conflict
         from marketops.ops.intake.service import pause_request
 
-        with user_errors():
-            try:
-                r = pause_request(
-                    _ctx(workspace),
-                    request_id,
-                    actor=_actor(actor),
-                    now=_now(),
-                    reason=reason,
-                    note=note,
-                )
-            except Conflict as exc:
-                _refused(exc)
+        with refusals():
+            r = pause_request(
+                _ctx(workspace),
+                request_id,
+                actor=_actor(actor),
+                now=_now(),
+                reason=reason,
+                note=note,
+            )
         emit_json(r) if as_json else _show_request(r)
 
     @req.command("resume")
@@ -317,16 +323,12 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """Resume a paused request where it left off."""
-        from marketops.errors import Conflict
         from marketops.ops.intake.service import resume_request
 
-        with user_errors():
-            try:
-                r = resume_request(
-                    _ctx(workspace), request_id, actor=_actor(actor), now=_now(), note=note
-                )
-            except Conflict as exc:
-                _refused(exc)
+        with refusals():
+            r = resume_request(
+                _ctx(workspace), request_id, actor=_actor(actor), now=_now(), note=note
+            )
         emit_json(r) if as_json else _show_request(r)
 
     @launch.command("schedule")
@@ -356,12 +358,12 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Book a launch on the next release train with room (exit 2 when refused)."""
         from marketops.cli.releases import _duration
-        from marketops.errors import Conflict, MarketopsError, Problem
+        from marketops.errors import MarketopsError, Problem
         from marketops.ops.intake.repo import load_request
         from marketops.ops.launches import NewLaunch
         from marketops.ops.launches.usecases import schedule_launch
 
-        with user_errors():
+        with refusals():
             ctx = _ctx(workspace)
             zone = _releases_zone(ctx)
             if name is None and request_id is not None:
@@ -381,10 +383,7 @@ def register(app: typer.Typer) -> None:
                 at=_instant(at, "--at", zone),
                 override_reason=override_reason,
             )
-            try:
-                v = schedule_launch(ctx, new, actor=_actor(actor), now=_now(), assets=files)
-            except Conflict as exc:
-                _refused(exc)
+            v = schedule_launch(ctx, new, actor=_actor(actor), now=_now(), assets=files)
         emit_json(v) if as_json else _show_launch(v)
 
     @launch.command("check")
@@ -412,20 +411,16 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """Ship (go live): refused with pre-flight blockers or inside a freeze (exit 2)."""
-        from marketops.errors import Conflict
         from marketops.ops.launches.usecases import ship_launch
 
-        with user_errors():
-            try:
-                v = ship_launch(
-                    _ctx(workspace),
-                    launch_id,
-                    actor=_actor(actor),
-                    now=_now(),
-                    override_reason=override_reason,
-                )
-            except Conflict as exc:
-                _refused(exc)
+        with refusals():
+            v = ship_launch(
+                _ctx(workspace),
+                launch_id,
+                actor=_actor(actor),
+                now=_now(),
+                override_reason=override_reason,
+            )
         emit_json(v) if as_json else _show_launch(v)
 
     @launch.command("cancel")
@@ -436,14 +431,10 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """Take a scheduled launch off its train (the seat is freed; its request returns to qa)."""
-        from marketops.errors import Conflict
         from marketops.ops.launches.usecases import cancel_launch
 
-        with user_errors():
-            try:
-                v = cancel_launch(_ctx(workspace), launch_id, actor=_actor(actor), now=_now())
-            except Conflict as exc:
-                _refused(exc)
+        with refusals():
+            v = cancel_launch(_ctx(workspace), launch_id, actor=_actor(actor), now=_now())
         emit_json(v) if as_json else _show_launch(v)
 
     @launch.command("list")
