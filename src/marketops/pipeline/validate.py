@@ -14,10 +14,6 @@ from marketops.workspace.contract import Contract, FieldRule
 _BOOL = {"true", "false", "1", "0", "yes", "no", "y", "n", "t", "f"}
 
 
-def _blank(v: Any) -> bool:
-    return v is None or (isinstance(v, str) and not v.strip())
-
-
 def _type_problem(rule: FieldRule, v: Any) -> str | None:
     t = rule.logical_type
     if t == "integer":
@@ -71,19 +67,46 @@ def _check(rule: FieldRule, v: Any) -> tuple[str, str] | None:
     return None
 
 
+def _needs_check(rule: FieldRule) -> bool:
+    """Whether a present value can break anything but `required` (a plain string cannot)."""
+    return rule.logical_type != "string" or any(
+        x is not None
+        for x in (
+            rule.min_length,
+            rule.max_length,
+            rule.valid_values,
+            rule.pattern,
+            rule.fmt,
+        )
+    )
+
+
+# the contract's fields with `_needs_check` decided once per contract (validate runs per record)
+_PLANS: dict[int, tuple[Contract, tuple[tuple[FieldRule, bool], ...]]] = {}
+
+
+def _plan(contract: Contract) -> tuple[tuple[FieldRule, bool], ...]:
+    hit = _PLANS.get(id(contract))
+    if hit is None or hit[0] is not contract:
+        hit = (contract, tuple((r, _needs_check(r)) for r in contract.fields))
+        if len(_PLANS) > 64:
+            _PLANS.clear()
+        _PLANS[id(contract)] = hit
+    return hit[1]
+
+
 def validate(raw: Mapping[str, Any], contract: Contract) -> list[Issue]:
     """Every contract finding for one record; severity comes from the contract field."""
     issues: list[Issue] = []
-    for rule in contract.fields:
+    for rule, check in _plan(contract):
         v = raw.get(rule.name)
-        if _blank(v):
+        if v is None or (isinstance(v, str) and not v.strip()):  # blank
             if rule.required:
                 issues.append(
                     Issue(rule.name, "required", None, "is required but missing", rule.severity)
                 )
             continue
-        found = _check(rule, v)
-        if found:
+        if check and (found := _check(rule, v)):
             issues.append(Issue(rule.name, found[0], v, found[1], rule.severity))
     return issues
 
