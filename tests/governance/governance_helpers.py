@@ -77,5 +77,5 @@ def reference_replay(lead: HistoryLead, rules: RuleSet) -> tuple[float, str, Any
         "fit_score": result.fit,
         "engagement_score": result.engagement,
     }
-    a = route(view, rules.routing)
+    a = route(view, rules.routing, accounts=rules.accounts)
     return result.total, stage, mql_at, UNROUTED if a is None else a.queue or f"owner:{a.owner}"

@@ -60,6 +60,9 @@ def _random_leads(n: int, seed: int) -> list[HistoryLead]:
             activity=acts[-1][0],
             occurred_at=acts[-1][1],
             flags={"free_mail": rnd.random() < 0.2, "role_account": rnd.random() < 0.1},
+            # a named account by domain, by fuzzy name, or none
+            company_domain=rnd.choice([None, None, "wayne.example", "other.example"]),
+            company=rnd.choice([None, "Aperture Science", "Wayne Enterprises", "Initech"]),
         )
         out.append(HistoryLead(f"{i:04x}", lead.view(), rnd.random() < 0.05, acts, acts[0][1]))
     return out
@@ -67,13 +70,23 @@ def _random_leads(n: int, seed: int) -> list[HistoryLead]:
 
 def test_replay_equals_the_pipeline_functions_touch_by_touch(ws: Workspace) -> None:
     """Memoised fit/engagement/routing and the early stop give exactly the reference result."""
+    from marketops.routing.accounts import AccountIndex, read_accounts_csv
+
+    accounts = AccountIndex(read_accounts_csv(ws.path("data/accounts.csv")))
+    owners = set()
     for threshold in (60, 45, 80):
         rules = RuleSet.compile(
-            ws.scoring.model_copy(update={"mql_threshold": threshold}), ws.routing, ws.lifecycle
+            ws.scoring.model_copy(update={"mql_threshold": threshold}),
+            ws.routing,
+            ws.lifecycle,
+            accounts,
         )
         replayer = Replayer(rules)
         for lead in _random_leads(600, seed=threshold):
-            assert replayer.replay(lead) == reference_replay(lead, rules), lead
+            got = replayer.replay(lead)
+            assert got == reference_replay(lead, rules), lead
+            owners.add(got[3])
+    assert {"owner:carla.ae", "owner:dan.ae"} <= owners  # the named-account rule did match
 
 
 def test_raising_the_mql_threshold_counts_lost_mqls_and_won_deals(ws: Workspace) -> None:

@@ -202,3 +202,24 @@ def test_rollback_removes_only_files_that_were_governed_and_absent_then(ctx) -> 
     assert "mql_threshold: 60" in (root / "scoring.yml").read_text()
     listing = service.list_versions(ctx)
     assert listing["working_in_sync"] and listing["versions"][0]["rolled_back_to"] == 1
+
+
+def test_backtest_routes_named_accounts_to_their_owners(ctx) -> None:  # type: ignore[no-untyped-def]
+    """`account_owner` rules match the workspace CSV's and the store's accounts in the replay."""
+    from marketops.routing.accounts import Account, upsert_accounts
+
+    with ctx.engine.begin() as conn:
+        upsert_accounts(
+            conn, [Account("ACC-9", "Globex Corporation", "globex.example", "zoe.ae")], NOW
+        )
+    at = T0 + timedelta(days=100)
+    people = [  # each an MQL (VP + demo request = 65), so past the not-yet-mql rule
+        {"id": f"n{i}", "email": f"vp{i}@{domain}", "title": "VP Sales", "company_domain": domain,
+         "acts": [("demo_request", at, None)]}
+        for i, domain in enumerate(["aperture.example", "globex.example", "nobody.example"])
+    ]  # fmt: skip
+    seed(ctx.engine, people)
+    routed = service.plan(ctx, now=NOW)["backtest"]["routing"]["live"]
+    assert routed["owner:dan.ae"] == 1  # the CSV's Aperture Science
+    assert routed["owner:zoe.ae"] == 1  # imported into the store
+    assert "owner:carla.ae" not in routed

@@ -26,26 +26,41 @@ from typing import Any
 from marketops.pipeline.lifecycle import next_stage
 from marketops.pipeline.route import CompiledRouting, compile_routing, route
 from marketops.pipeline.score import CompiledScoring, _clamp, compile_scoring, score
+from marketops.routing.accounts import AccountIndex
 from marketops.workspace.conditions import Predicate
 from marketops.workspace.models import Lifecycle, Routing, Scoring
 
 SUPPRESSED = "(suppressed)"
 UNROUTED = "(no rule matched)"
+ACCOUNT_FIELDS = ["company_domain", "company"]  # what an account match reads
 
 
 @dataclass(frozen=True)
 class RuleSet:
-    """One side of a comparison: scoring, routing and lifecycle, compiled once."""
+    """One side of a comparison: scoring, routing and lifecycle, compiled once. `accounts`: the
+    account index `account_owner` rules match against (None: such rules never match)."""
 
     scoring: CompiledScoring
     routing: CompiledRouting
     lifecycle: Lifecycle
-    route_fields: tuple[str, ...]  # every field a routing condition reads
+    route_fields: tuple[str, ...]  # every field a routing condition (or account match) reads
+    accounts: AccountIndex | None = None
 
     @classmethod
-    def compile(cls, scoring: Scoring, routing: Routing, lifecycle: Lifecycle) -> RuleSet:
-        fields = tuple(dict.fromkeys(c.field for r in routing.rules for c in r.when))
-        return cls(compile_scoring(scoring), compile_routing(routing), lifecycle, fields)
+    def compile(
+        cls,
+        scoring: Scoring,
+        routing: Routing,
+        lifecycle: Lifecycle,
+        accounts: AccountIndex | None = None,
+    ) -> RuleSet:
+        fields = [c.field for r in routing.rules for c in r.when]
+        if any(r.account_owner for r in routing.rules):
+            fields += ACCOUNT_FIELDS
+        compiled = compile_routing(routing)
+        return cls(
+            compile_scoring(scoring), compiled, lifecycle, tuple(dict.fromkeys(fields)), accounts
+        )
 
 
 @dataclass(slots=True)
@@ -224,7 +239,7 @@ class Replayer:
             hashable = False
         full = dict(view)
         full.update(extra)
-        a = route(full, self.rules.routing)
+        a = route(full, self.rules.routing, accounts=self.rules.accounts)
         label = UNROUTED if a is None else a.queue or f"owner:{a.owner}"
         if hashable:
             self._route_cache[key] = label

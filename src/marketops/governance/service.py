@@ -38,6 +38,7 @@ from marketops.governance.snapshot import (
     write_folder,
 )
 from marketops.governance.workspace_files import GOVERNANCE_FILE
+from marketops.routing.accounts import AccountIndex
 from marketops.services.context import AppContext
 from marketops.store.schema import leads
 from marketops.store.tables_governance import (
@@ -168,7 +169,9 @@ def version_diff(ctx: AppContext, a: int, b: int | None = None) -> list[FileChan
 
 
 # --- back-test -------------------------------------------------------------------------------
-def _rules_from_files(files: Mapping[str, str], fallback: Workspace) -> RuleSet:
+def _rules_from_files(
+    files: Mapping[str, str], fallback: Workspace, accounts: AccountIndex | None
+) -> RuleSet:
     """The live rule set from a stored snapshot (files it lacks come from the working folder)."""
 
     def model(name: str, cls: type, default: Any) -> Any:
@@ -180,7 +183,19 @@ def _rules_from_files(files: Mapping[str, str], fallback: Workspace) -> RuleSet:
         model("scoring.yml", Scoring, fallback.scoring),
         model("routing.yml", Routing, fallback.routing),
         model("lifecycle.yml", Lifecycle, fallback.lifecycle),
+        accounts,
     )
+
+
+def _account_index(ctx: AppContext, ws: Workspace) -> AccountIndex:
+    """The accounts `account_owner` rules match: the working folder's CSV and the store's
+    table (the CSV is data, not a governed file: both sides of a back-test use today's)."""
+    from marketops.routing.accounts import merged_index, store_accounts
+    from marketops.routing.config import routing_inputs
+
+    _, from_csv = routing_inputs(ws)
+    with ctx.engine.connect() as conn:
+        return merged_index(from_csv, store_accounts(conn))
 
 
 _JOB: dict[str, Any] = {}
@@ -349,8 +364,11 @@ def plan(
         except WorkspaceError as exc:
             report["backtest_skipped"] = f"the working files do not load: {exc}".splitlines()[0]
     if candidate_ws is not None:
-        cand = RuleSet.compile(candidate_ws.scoring, candidate_ws.routing, candidate_ws.lifecycle)
-        live_rules = _rules_from_files(live_files, candidate_ws) if live else cand
+        accounts = _account_index(ctx, candidate_ws)
+        cand = RuleSet.compile(
+            candidate_ws.scoring, candidate_ws.routing, candidate_ws.lifecycle, accounts
+        )
+        live_rules = _rules_from_files(live_files, candidate_ws, accounts) if live else cand
         resolved: dict[str, Outcome] | None = None
         found_by_email = 0
         if outcomes is not None:

@@ -158,6 +158,13 @@ def store_accounts(conn: Connection) -> list[Account]:
     ]
 
 
+def merged_index(csv_accounts: list[Account], stored: list[Account]) -> AccountIndex:
+    """One index over the CSV's and the table's accounts; the table wins on a shared id."""
+    by_id = {a.id: a for a in csv_accounts}
+    by_id.update({a.id: a for a in stored})
+    return AccountIndex(by_id.values())
+
+
 def index_for(
     conn: Connection, csv_accounts: list[Account], max_age_s: float = 5.0
 ) -> AccountIndex:
@@ -175,9 +182,7 @@ def index_for(
     if hit is not None and hit[1] == (version, len(csv_accounts)):
         index = hit[2]
     else:
-        by_id = {a.id: a for a in csv_accounts}
-        by_id.update({a.id: a for a in store_accounts(conn)})
-        index = AccountIndex(by_id.values())
+        index = merged_index(csv_accounts, store_accounts(conn))
     with _CACHE_LOCK:
         _CACHE[url] = (now, (version, len(csv_accounts)), index)
     return index
