@@ -313,7 +313,33 @@ def _leads(conn: Connection, ids: list[str], *, lock: bool) -> dict[str, dict[st
     return out
 
 
+_STATS_TABLES = ("journey_enrolments", "journey_step_runs", "leads", "email_sends", "outbox")
+
+
+def _fresh_statistics(conn: Connection) -> None:
+    """PostgreSQL: ANALYZE the step path's tables whose planner statistics are stale.
+
+    After a bulk load (100,000 leads enrolled at once) the planner knows nothing of the new rows
+    until autovacuum's next round (a minute or more); meanwhile the claim, the lead reads and the
+    UPDATE … FROM the staging table were planned for near-empty tables. Called before a full
+    claim: a table changed by more than a fifth since its last analysis is analysed again."""
+    stale = (
+        conn.exec_driver_sql(
+            "SELECT relname FROM pg_stat_user_tables WHERE relname = ANY(%(t)s)"
+            " AND n_mod_since_analyze > 1000 + 0.2 * n_live_tup",
+            {"t": list(_STATS_TABLES)},
+        )
+        .scalars()
+        .all()
+    )
+    for table in stale:
+        conn.exec_driver_sql(f"ANALYZE {table}")
+
+
 def _tick(ctx: Any, now: datetime, *, safe: bool, limit: int) -> tuple[int, int]:
+    if ctx.engine.dialect.name == "postgresql":
+        with ctx.engine.begin() as conn:  # its own short transaction: the lock ends with it
+            _fresh_statistics(conn)
     with ctx.engine.begin() as conn:
         due = _claim(conn, now, limit)
         if not due:
