@@ -15,7 +15,7 @@ the load average at that moment; then the median steps/s and median drain over -
 for SQLite and, with --postgres, PostgreSQL (a server started for the run).
 
     .venv/bin/python bench/journeys_tick.py [--n 100000] [--repeat 3] [--postgres] [--webhooks]
-        [--limit 2000] [--workers 1] [--skip-sqlite]
+        [--limit 2000] [--workers 1] [--skip-sqlite] [--breakdown]
 
 `--webhooks` swaps the three sends for outbox webhooks: the scheduler's own cost without the
 per-person email policy checks (consent, suppression, frequency cap, quiet hours). Emails are
@@ -24,7 +24,8 @@ rendered when the outbox delivers them (docs/email.md), so neither variant rende
 PostgreSQL `FOR UPDATE SKIP LOCKED` gives each different people; SQLite serialises writers);
 they are started before the clock moves and the drain is timed from their start signal.
 Each phase also prints this process's CPU time per step (with one worker: the scheduler's
-Python and, on SQLite, the database engine; PostgreSQL's server CPU is not in it).
+Python and, on SQLite, the database engine; PostgreSQL's server CPU is not in it), and with
+`--breakdown` the wall time per step spent in each stage of the step path (`PARTS`).
 
 No peer is run beside it: Mautic and similar tools schedule campaign events in cron batches
 and publish no comparable per-step figure.
@@ -70,6 +71,42 @@ NURTURE = {
         {"id": "email-3", "send_email": {"template": "nurture_3"}},
     ],
 }
+
+
+# the step path's stages, timed per phase with --breakdown (wall time spent inside each)
+PARTS = (
+    ("marketops.journeys.runner", "_claim", "claim due enrolments"),
+    ("marketops.journeys.runner", "_leads", "read leads"),
+    ("marketops.messaging.send", "_history", "read email_sends (exactly-once, cap)"),
+    ("marketops.messaging.send", "_Batch.decide", "decide (policy) and stage the outbox row"),
+    ("marketops.notify.outbox", "enqueue_many", "write outbox rows, read their ids"),
+    ("marketops.messaging.send", "_insert", "write email_sends"),
+    ("marketops.journeys.runner", "_insert_runs", "write journey_step_runs"),
+    ("marketops.journeys.runner", "_save", "update journey_enrolments"),
+    ("sqlalchemy.engine.default", "DefaultDialect.do_commit", "commit"),
+)
+SPENT: dict[str, float] = {}
+
+
+def _time_parts() -> None:
+    """Wrap each of PARTS with a timer adding to SPENT (the bench's own instrumentation)."""
+    import importlib
+
+    for module, name, label in PARTS:
+        owner: object = importlib.import_module(module)
+        *path, attr = name.split(".")
+        for p in path:
+            owner = getattr(owner, p)
+        fn = getattr(owner, attr)
+
+        def timed(*a, _fn=fn, _label=label, **kw):  # type: ignore[no-untyped-def]
+            t = time.perf_counter()
+            try:
+                return _fn(*a, **kw)
+            finally:
+                SPENT[_label] = SPENT.get(_label, 0.0) + time.perf_counter() - t
+
+        setattr(owner, attr, timed)
 
 
 def _people(ctx: AppContext, n: int, tag: str) -> list[str]:
@@ -181,6 +218,7 @@ def run_once(
     ):
         with ctx.engine.connect() as conn:
             before = conn.execute(select(func.count()).select_from(journey_step_runs)).scalar_one()
+        SPENT.clear()
         if workers > 1:
             secs, calls, cpu = _drain_in_workers(workspace, url, now, limit, workers)
         else:
@@ -192,7 +230,7 @@ def run_once(
         with ctx.engine.connect() as conn:
             after = conn.execute(select(func.count()).select_from(journey_step_runs)).scalar_one()
         steps = after - before
-        phases.append((label, steps, secs, calls, os.getloadavg()[0], cpu))
+        phases.append((label, steps, secs, calls, os.getloadavg()[0], cpu, dict(SPENT)))
         total_steps += steps
         total_s += secs
     with ctx.engine.connect() as conn:
@@ -240,13 +278,18 @@ def bench(
         rate = out["steps"] / out["seconds"]
         rates.append(rate)
         print(f"{label} run {r + 1}: {n:,} people enrolled in {out['enrol_s']:.2f} s")
-        for name, steps, secs, calls, load, cpu in out["phases"]:
+        for name, steps, secs, calls, load, cpu, spent in out["phases"]:
             fits = "yes" if secs <= STEP_INTERVAL_S else "no"
             print(
                 f"  {name:<24} {steps:>9,.0f} steps, {calls:>4} calls, drained in {secs:7.2f} s"
                 f" = {steps / secs:7,.0f} steps/s; within one {STEP_INTERVAL_S:g} s tick: {fits}"
                 f"  (CPU {cpu / steps * 1e6:.0f} µs/step)  [load {load:.2f}]"
             )
+            for part, t in sorted(spent.items(), key=lambda kv: -kv[1]):
+                print(f"      {t / steps * 1e6:6.1f} µs/step  {part}")
+            if spent:
+                rest = secs - sum(spent.values())
+                print(f"      {rest / steps * 1e6:6.1f} µs/step  the rest: walks, rounds, glue")
         drains.append(max(p[2] for p in out["phases"]))
         print(f"  all: {out['steps']:,.0f} steps, 0 lost, 0 duplicated, {rate:,.0f} steps/s")
     med = statistics.median(rates)
@@ -268,7 +311,12 @@ def main() -> None:
     ap.add_argument("--webhooks", action="store_true", help="webhooks instead of emails")
     ap.add_argument("--limit", type=int, default=BATCH, help="people claimed per step-job call")
     ap.add_argument("--workers", type=int, default=1, help="worker processes draining together")
+    ap.add_argument(
+        "--breakdown", action="store_true", help="µs per step by stage (one worker; adds a little)"
+    )
     args = ap.parse_args()
+    if args.breakdown:
+        _time_parts()
     # SIGTERM/SIGINT unwind through `finally`, so the PostgreSQL server started here is stopped
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     signal.signal(signal.SIGINT, lambda *_: sys.exit(130))
