@@ -20,7 +20,13 @@ from marketops.pipeline.enrich import enrich
 from marketops.pipeline.records import Assignment, StoredLead
 from marketops.pipeline.runner import Outcome, conclude, judge, start_timers, stored
 from marketops.routing.assign import assign, complete
-from marketops.services.batch_worker import Rejected, Setup, Speculated, prepare_row
+from marketops.services.batch_worker import (
+    Rejected,
+    Setup,
+    Speculated,
+    as_speculated,
+    prepare_row,
+)
 from marketops.services.capture import in_transaction, new_lead_id
 from marketops.services.context import AppContext
 from marketops.store import leads_repo
@@ -66,7 +72,7 @@ def commit_chunk(
     chunk: Sequence[tuple[int, Any]],
     now: datetime,
     lookups: Mapping[str, Any],
-    speculated: Sequence[Speculated | Rejected],
+    speculated: Sequence[tuple[Any, ...] | Rejected],
     extra_writes: Callable[[Connection, list[Tally]], None] | None = None,
 ) -> list[Tally]:
     """Write one chunk; `extra_writes(conn, tally)` (the checkpoint) joins the transaction."""
@@ -87,9 +93,10 @@ def _write(
     chunk: Sequence[tuple[int, Any]],
     now: datetime,
     lookups: Mapping[str, Any],
-    speculated: Sequence[Speculated | Rejected],
+    results: Sequence[tuple[Any, ...] | Rejected],
 ) -> list[Tally]:
     cfg = setup.cfg
+    speculated = [as_speculated(s) for s in results]
     emails = leads_repo.known_emails(
         conn, [s.email for s in speculated if isinstance(s, Speculated)]
     )
