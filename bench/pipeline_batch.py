@@ -81,6 +81,7 @@ def main() -> None:
         write_csv(sample, args.rows, seed=1, now=datetime(2026, 11, 1, tzinfo=UTC))
         print(f"generated {args.rows:,} rows in {time.perf_counter() - t:.1f} s -> {sample}")
     ctx = AppContext.open(Workspace.load(ws_dir))
+    load0 = os.getloadavg()
     t = time.perf_counter()
     cpu0 = cpu_s()
     with PeakMemory() as mem:
@@ -100,7 +101,10 @@ def main() -> None:
         f"workers {workers:.1f} s ({workers * per_row:.0f} µs/row), "
         f"total {(writer + workers) * per_row:.0f} µs/row"
     )
-    print(f"load average    {' '.join(f'{x:.2f}' for x in os.getloadavg())} (1, 5, 15 min)")
+    print(
+        f"load average    {' '.join(f'{x:.2f}' for x in os.getloadavg())} (1, 5, 15 min) at the "
+        f"end; 1 min {load0[0]:.2f} at the start"
+    )
     print(
         f"peak memory     {mem.together / 2**20:,.0f} MB (writer {mem.writer / 2**20:,.0f} MB "
         "+ workers), RSS sampled during the ingest"
