@@ -11,7 +11,7 @@ from sqlalchemy import Connection, bindparam, case, func, insert, select, update
 from marketops.errors import NotFound
 from marketops.pipeline.records import Lead, StoredLead
 from marketops.pipeline.runner import Outcome
-from marketops.store.bulk import RowEncoder, bulk_insert
+from marketops.store.bulk import RowDecoder, RowEncoder, bulk_insert
 from marketops.store.schema import activities, lead_events, leads, quarantine, queue_cursors
 
 LEAD_COLUMNS = (
@@ -33,58 +33,76 @@ LEAD_COLUMNS = (
 )
 
 
-def _lead_from_row(row: Any) -> Lead:
-    m = row._mapping
-    return Lead(
+# what `load_by_emails` reads of a lead; read through the driver (`RowDecoder`): at a million
+# leads SQLAlchemy's rows cost more than the indexed lookups
+_STORED = (
+    "id",
+    *LEAD_COLUMNS,
+    "consent",
+    "flags",
+    "warnings",
+    "attributes",
+    "lifecycle_stage",
+    "fit_score",
+    "engagement_score",
+    "total_score",
+    "queue",
+    "owner",
+    "suppressed",
+    "created_at",
+)
+_DECODERS: dict[str, tuple[RowDecoder, RowDecoder]] = {}
+
+
+def _decoders(dialect: str) -> tuple[RowDecoder, RowDecoder]:
+    if dialect not in _DECODERS:
+        _DECODERS[dialect] = (
+            RowDecoder(leads, _STORED, dialect),
+            RowDecoder(activities, ("lead_id", "type", "occurred_at"), dialect),
+        )
+    return _DECODERS[dialect]
+
+
+def _stored(m: dict[str, Any]) -> StoredLead:
+    lead = Lead(
         **{c: m[c] for c in LEAD_COLUMNS},
         consent=dict(m["consent"] or {}),
         flags=dict(m["flags"] or {}),
         warnings=list(m["warnings"] or []),
         attributes=dict(m["attributes"] or {}),
     )
-
-
-# built once: a real-time capture looks up one email; a fresh select() per call (and IN's expanding
-# parameter) cost more than the query itself
-_BY_EMAIL = select(leads).where(leads.c.email == bindparam("email"))
+    return StoredLead(
+        m["id"],
+        lead,
+        m["lifecycle_stage"],
+        m["fit_score"],
+        m["engagement_score"],
+        m["total_score"],
+        m["queue"],
+        m["owner"],
+        m["suppressed"],
+        [],
+        m["created_at"],
+    )
 
 
 def load_by_emails(conn: Connection, emails: Iterable[str]) -> dict[str, StoredLead]:
     """Existing leads (with their activities) for a batch of normalized emails."""
     emails = list(set(emails))
+    lead_rows, act_rows = _decoders(conn.dialect.name)
     found: dict[str, StoredLead] = {}
     for start in range(0, len(emails), 500):
         part = emails[start : start + 500]
-        if len(part) == 1:
-            rows = conn.execute(_BY_EMAIL, {"email": part[0]}).all()
-        else:
-            rows = conn.execute(select(leads).where(leads.c.email.in_(part))).all()
+        marks = ", ".join([lead_rows.marker] * len(part))
         by_id = {}
-        for row in rows:
-            m = row._mapping
-            stored = StoredLead(
-                m["id"],
-                _lead_from_row(row),
-                m["lifecycle_stage"],
-                m["fit_score"],
-                m["engagement_score"],
-                m["total_score"],
-                m["queue"],
-                m["owner"],
-                m["suppressed"],
-                [],
-                m["created_at"],
-            )
-            found[m["email"]] = stored
-            by_id[m["id"]] = stored
+        for m in lead_rows.fetch(conn, f"{lead_rows.sql} WHERE email IN ({marks})", part):
+            found[m["email"]] = by_id[m["id"]] = _stored(m)
         if by_id:
-            acts = conn.execute(
-                select(activities.c.lead_id, activities.c.type, activities.c.occurred_at)
-                .where(activities.c.lead_id.in_(list(by_id)))
-                .order_by(activities.c.id)
-            )
-            for lead_id, kind, at in acts:
-                by_id[lead_id].activities.append((kind, at))
+            ids = list(by_id)
+            marks = ", ".join([act_rows.marker] * len(ids))
+            sql = f"{act_rows.sql} WHERE lead_id IN ({marks}) ORDER BY id"
+            for a in act_rows.fetch(conn, sql, ids):
+                by_id[a["lead_id"]].activities.append((a["type"], a["occurred_at"]))
     return found
 
 
