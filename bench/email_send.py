@@ -1,9 +1,11 @@
-"""Journey email throughput: `render` alone, and `send_email` (decide + render + enqueue).
+"""Journey email throughput: `render` alone, `send_email` (decide + enqueue the recipe), and
+the outbox's composer (read the leads, render, sign the unsubscribe link) at delivery.
 
 N consented leads, one `send_email` each, 500 per transaction (as a journey tick would); every
-decision must be `queued` and the outbox must hold exactly N emails. Prints the median of
---repeat runs on SQLite and PostgreSQL. The peer beside `render` is a bare Jinja2 sandbox render
-of the same template (what the token checks, context building and footer cost on top).
+decision must be `queued` and the outbox must hold exactly N emails, each of which the composer
+must turn into a message. Prints the median of --repeat runs on SQLite and PostgreSQL. The peer
+beside `render` is a bare Jinja2 sandbox render of the same template (what the token checks,
+context building and footer cost on top).
 
     .venv/bin/python bench/email_send.py [--n 5000] [--repeat 3] [--no-postgres]
 """
@@ -21,8 +23,10 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select
 
+from marketops.messaging.compose import email_composer
 from marketops.messaging.render import compiled, environment, render, tokens_of
 from marketops.messaging.send import send_email
+from marketops.notify.outbox import Claimed
 from marketops.services.context import AppContext
 from marketops.store.schema import leads
 from marketops.store.tables_notify import outbox
@@ -74,7 +78,23 @@ def bench_render(ws: Workspace, n: int) -> tuple[float, float]:
     return ours, bare
 
 
-def bench_send(workspace: Path, url: str, n: int) -> float:
+def bench_compose(ctx: AppContext) -> float:
+    """Emails/s for the delivery-time composer over every outbox row, 500 a call (a tick)."""
+    with ctx.engine.connect() as conn:
+        rows = conn.execute(select(outbox)).all()
+    claimed = [
+        Claimed(r.id, r.idempotency_key, r.channel, r.destination, r.subject, r.payload, 1, "t")
+        for r in rows
+    ]
+    compose = email_composer(ctx)
+    t0 = time.perf_counter()
+    done = [m for i in range(0, len(claimed), 500) for m in compose(claimed[i : i + 500])]
+    rate = len(done) / (time.perf_counter() - t0)
+    assert all(isinstance(m, Claimed) and m.payload.get("html") for m in done)
+    return rate
+
+
+def bench_send(workspace: Path, url: str, n: int) -> tuple[float, float]:
     os.environ["MARKETOPS_DATABASE_URL"] = url
     ctx = AppContext.open(Workspace.load(workspace))
     try:
@@ -96,7 +116,7 @@ def bench_send(workspace: Path, url: str, n: int) -> float:
         with ctx.engine.connect() as conn:
             in_outbox = conn.scalar(select(func.count()).select_from(outbox))
         assert queued == n == in_outbox, (queued, in_outbox)
-        return rate
+        return rate, bench_compose(ctx)
     finally:
         ctx.close()
 
@@ -115,16 +135,22 @@ def main() -> None:
         else PostgresServer(Path(tempfile.mkdtemp(prefix="email-bench-pg-"))).start()
     )
     try:
-        results: dict[str, list[float]] = {"render": [], "jinja": [], "sqlite": [], "postgres": []}
+        results: dict[str, list[float]] = {
+            k: [] for k in ("render", "jinja", "sqlite", "postgres", "compose-sqlite", "compose-pg")
+        }
         for run in range(args.repeat):
             ws_dir = base / f"ws{run}"
             init_workspace(ws_dir)
             ours, bare = bench_render(Workspace.load(ws_dir), args.n)
             results["render"].append(ours)
             results["jinja"].append(bare)
-            results["sqlite"].append(bench_send(ws_dir, f"sqlite:///{ws_dir / 's.db'}", args.n))
+            sent, composed = bench_send(ws_dir, f"sqlite:///{ws_dir / 's.db'}", args.n)
+            results["sqlite"].append(sent)
+            results["compose-sqlite"].append(composed)
             if pg is not None:
-                results["postgres"].append(bench_send(ws_dir, pg.create_database(), args.n))
+                sent, composed = bench_send(ws_dir, pg.create_database(), args.n)
+                results["postgres"].append(sent)
+                results["compose-pg"].append(composed)
         med = {k: statistics.median(v) for k, v in results.items() if v}
         load = os.getloadavg()
         print(f"{args.n:,} leads, median of {args.repeat} runs, load average {load[0]:.2f}")
@@ -133,9 +159,13 @@ def main() -> None:
             f"render (bare Jinja2):     {med['jinja']:>10,.0f} emails/s  "
             f"(ours = {med['render'] / med['jinja']:.2f}x)"
         )
-        print(f"send_email on SQLite:     {med['sqlite']:>10,.0f} emails/s (decide+render+enqueue)")
+        print(f"send_email on SQLite:     {med['sqlite']:>10,.0f} emails/s (decide + enqueue)")
+        print(
+            f"compose at delivery, SQLite: {med['compose-sqlite']:>7,.0f} emails/s (render + sign)"
+        )
         if "postgres" in med:
             print(f"send_email on PostgreSQL: {med['postgres']:>10,.0f} emails/s")
+            print(f"compose at delivery, PostgreSQL: {med['compose-pg']:>3,.0f} emails/s")
     finally:
         if pg is not None:
             pg.stop()
