@@ -245,3 +245,16 @@ def test_suppression_segments(ctx) -> None:  # type: ignore[no-untyped-def]
     assert send(ctx, listed, "r2").status == "queued"  # not attached to this send
     with pytest.raises(NotFound, match="no segment or list named 'typo'"):
         send(ctx, free, "r3", suppression_segments=("typo",))
+
+
+def test_recipe_for_a_lead_gone_before_delivery_names_it(ctx) -> None:  # type: ignore[no-untyped-def]
+    from marketops.messaging.compose import compose_one
+
+    lead = add_lead(ctx, "gone@example.com", consent_email="true")
+    result = send(ctx, lead, "r")
+    with ctx.engine.connect() as conn:
+        row = get_delivery(conn, result.delivery_id)
+    fields = ("id", "idempotency_key", "channel", "destination", "subject", "payload")
+    claimed = Claimed(*(row[f] for f in fields), attempt=1, token="t")
+    why = compose_one(ctx.workspace.root, claimed, {})  # the leads read at delivery: none
+    assert why == f"render: lead {lead} no longer exists"

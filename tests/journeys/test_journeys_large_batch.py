@@ -1,0 +1,131 @@
+"""A batch above `store.bulk.SMALL_BATCH`: the driver reads, COPY and staged INSERT/UPDATE paths
+the scheduler takes for thousands of people, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from journeys_helpers import T0, duplicated_steps, write_journey
+from sqlalchemy import insert, select
+
+from marketops.journeys.runner import _claim, _leads, step_tick
+from marketops.journeys.triggers import Candidate, enrol_many
+from marketops.journeys.versions import definition, publish
+from marketops.messaging.send import message_key
+from marketops.notify.outbox import enqueue
+from marketops.store.schema import leads
+from marketops.store.tables_journeys import journey_enrolments, journey_step_runs
+from marketops.store.tables_messaging import email_sends
+from marketops.store.tables_notify import outbox
+
+N = 120  # people: over SMALL_BATCH (50), under one claim
+NURTURE = {
+    "entry": {"event": "bulk"},
+    "steps": [
+        {"id": "hello", "send_email": {"template": "welcome"}},
+        {"id": "hook", "webhook": {"url": "https://hooks.example/bulk", "payload": {"n": 1}}},
+        {"id": "pause", "wait": {"delay": "1d"}},
+        {"id": "more", "send_email": {"template": "nurture_1"}},
+    ],
+}
+
+
+@pytest.fixture(autouse=True)
+def _secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MARKETOPS_SECRET_KEY", "test-unsubscribe-key-0123456789abcdef")
+
+
+def _people(ctx) -> list[str]:  # type: ignore[no-untyped-def]
+    ids = sorted(uuid.uuid4().hex for _ in range(N))
+    rows = [
+        dict(
+            id=i,
+            email=f"p{k}@bulk.example",
+            first_name=f"P{k}",
+            lifecycle_stage="Known",
+            consent={"email": True},
+            attributes={"timezone": "UTC"},
+            flags={},
+            warnings=[],
+            created_at=T0,
+            updated_at=T0,
+        )
+        for k, i in enumerate(ids)
+    ]
+    with ctx.engine.begin() as conn:
+        conn.execute(insert(leads), rows)
+        enrol_many(
+            conn,
+            "bulk",
+            definition(conn, "bulk", 1),
+            1,
+            [Candidate(i, f"bulk:{i}") for i in ids],
+            T0,
+        )
+    return ids
+
+
+def test_a_large_batch_runs_every_step_once_with_the_right_ids(ctx) -> None:  # type: ignore[no-untyped-def]
+    write_journey(ctx.workspace.root, "bulk", NURTURE)
+    publish(ctx, "bulk", now=T0)
+    ids = _people(ctx)
+    with ctx.engine.connect() as conn:
+        first = conn.execute(
+            select(journey_enrolments.c.id).where(journey_enrolments.c.lead_id == ids[0])
+        ).scalar_one()
+    # an outbox row already holds the first person's key: theirs is that one delivery
+    key = message_key(ids[0], f"journey:{first}:hello:1")
+    with ctx.engine.begin() as conn:
+        earlier = enqueue(
+            conn,
+            channel="email",
+            destination="p0@bulk.example",
+            payload={"lead_id": ids[0]},
+            idempotency_key=key,
+            now=T0,
+        )
+
+    assert step_tick(ctx, T0, limit=500) == N
+    with ctx.engine.connect() as conn:
+        sends = {r.lead_id: r for r in conn.execute(select(email_sends))}
+        boxes = {r.id: r for r in conn.execute(select(outbox))}
+        steps = conn.execute(select(journey_step_runs)).all()
+        states = conn.execute(select(journey_enrolments)).all()
+    assert len(sends) == N and {s.status for s in sends.values()} == {"queued"}
+    assert len(boxes) == 2 * N  # one email (the earlier row for the first person) + one webhook
+    assert sends[ids[0]].delivery_id == earlier
+    for lead_id, s in sends.items():
+        box = boxes[s.delivery_id]
+        assert box.idempotency_key == message_key(lead_id, s.ref)
+        assert lead_id == ids[0] or box.payload["compose"] == "email_template"
+    by_step = {(r.enrolment_id, r.step): r for r in steps}
+    assert len(steps) == 2 * N and len(by_step) == 2 * N
+    for r in steps:
+        if r.step == "hello":
+            assert r.outcome == "sent" and boxes[r.result["delivery_id"]].channel == "email"
+        else:
+            assert r.outcome == "done" and boxes[r.result["outbox_id"]].channel == "webhook"
+    day = T0 + timedelta(days=1)
+    for e in states:
+        assert (e.status, e.step, e.due_at, e.wait_until) == ("active", "pause", day, day)
+        assert e.visits == {"hello": 1, "hook": 1} and e.updated_at == T0
+
+    # the driver reads give what SQLAlchemy's rows give, types included
+    with ctx.engine.connect() as conn, conn.begin() as tx:
+        claimed = sorted((vars(e) for e in _claim(conn, day, 500)), key=lambda e: e["id"])
+        read = _leads(conn, ids, lock=False)
+        tx.rollback()
+    assert claimed == [dict(e._mapping) for e in sorted(states, key=lambda e: e.id)]
+    with ctx.engine.connect() as conn:
+        assert read == {r.id: dict(r._mapping) for r in conn.execute(select(leads))}
+
+    assert step_tick(ctx, day, limit=500) == N
+    assert step_tick(ctx, day, limit=500) == 0
+    with ctx.engine.connect() as conn:
+        done = conn.execute(select(journey_enrolments.c.status)).scalars().all()
+        total = len(conn.execute(select(journey_step_runs.c.id)).all())
+        queued = conn.execute(select(email_sends.c.id).where(email_sends.c.status == "queued"))
+        assert len(queued.all()) == 2 * N
+    assert set(done) == {"completed"} and total == 4 * N and duplicated_steps(ctx) == 0
