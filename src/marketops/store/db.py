@@ -6,15 +6,16 @@ turns lock upgrades (which fail with SQLITE_BUSY mid-transaction) into a wait at
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -78,7 +79,9 @@ def create_store_engine(url: str, *, pool_size: int = 10, **kwargs: Any) -> Engi
     )
 
 
-def alembic_config(engine: Engine) -> Config:
+def alembic_config(engine: Engine) -> Any:  # alembic.config.Config
+    from alembic.config import Config  # imported on use: most CLI calls never migrate
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["engine"] = engine
@@ -86,8 +89,46 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest migration (idempotent)."""
+    """Bring the schema to the newest migration (idempotent). A store already at the scripts'
+    heads is left alone without loading Alembic: every CLI call opens the store, and importing
+    Alembic and its migration scripts cost more than most commands."""
+    heads = script_heads()
+    if heads is not None and _stored_heads(engine) == heads:
+        return
+    from alembic import command
+
     command.upgrade(alembic_config(engine), "heads")
+
+
+_REVISION = re.compile(r"""^(down_revision|revision)\s*(?::[^=]*)?=\s*(.+)$""", re.M)
+
+
+@cache
+def script_heads() -> frozenset[str] | None:
+    """The migration scripts' heads (revisions no other script names as its parent), read from
+    the files' `revision = …` / `down_revision = …` lines; None if a file cannot be read so."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        found = dict(
+            (k, re.findall(r"['\"]([^'\"]+)['\"]", v))
+            for k, v in _REVISION.findall(path.read_text(encoding="utf-8"))
+        )
+        if len(found.get("revision", ())) != 1 or "down_revision" not in found:
+            return None
+        revisions.update(found["revision"])
+        parents.update(found["down_revision"])
+    return frozenset(revisions - parents)
+
+
+def _stored_heads(engine: Engine) -> frozenset[str] | None:
+    try:
+        with engine.connect() as conn:
+            return frozenset(
+                conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalars()
+            )
+    except DBAPIError:  # no alembic_version table yet: a new store
+        return None
 
 
 def is_current(engine: Engine) -> bool:
