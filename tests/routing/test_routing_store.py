@@ -46,6 +46,36 @@ def test_capacity_holds_under_concurrent_captures(workspace_dir, backend_url, mo
         ctx.close()
 
 
+def test_capacity_holds_for_a_member_of_two_queues(workspace_dir, backend_url, monkeypatch) -> None:
+    """Captures routed to two queues at once that share a member: their capacity is one count."""
+
+    def share(data):
+        for q in data["queues"]:
+            if q["name"] in ("commercial", "emea"):
+                q["members"] = [{"name": "hugo.sdr", "capacity": 3}]
+
+    edit_yaml(workspace_dir / "routing.yml", share)
+    ctx = open_ctx(workspace_dir, backend_url, monkeypatch)
+    leads = [
+        {
+            "email": f"buyer{i}@gmail.com",
+            "title": "CEO",
+            "activity": "demo_request",
+            "country": "US" if i % 2 else "DE",  # everyone-else -> commercial; emea -> emea
+        }
+        for i in range(12)
+    ]
+    try:
+        with ThreadPoolExecutor(6) as pool:
+            results = list(pool.map(lambda p: capture_one(ctx, p, NOW), leads))
+        queues = Counter(b["assignment"]["queue"] for _, b in results)
+        assert queues == {"commercial": 6, "emea": 6}
+        owners = Counter(b["assignment"]["owner"] for _, b in results)
+        assert owners == {"hugo.sdr": 3, None: 9}
+    finally:
+        ctx.close()
+
+
 def test_account_matching_domain_then_fuzzy_name(ctx, tmp_path) -> None:
     csv = tmp_path / "accounts.csv"
     csv.write_text(

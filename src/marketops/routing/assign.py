@@ -146,7 +146,8 @@ def complete(
         q = routing.queues[a.queue]
         load_of = getattr(take_slot, "load", None)
         needs_load = any(m.capacity is not None for m in q.members)
-        load = load_of(q, cfg.lifecycle.open_stage_set()) if load_of and needs_load else {}
+        stages = cfg.lifecycle.open_stage_set()
+        load = load_of(q, stages, routing.queues) if load_of and needs_load else {}
         pick = pick_member(q, routing.cycles[a.queue], take_slot, now, routing.calendars, load)
         a.owner = pick.owner
         reasons += pick.reasons

@@ -71,7 +71,7 @@ def reassign_locked(
         return {"reassigned": False, "why": f"lead is not in a queue with members ({lead.queue})"}
     slots = SlotAllocator(conn)
     load = (
-        slots.load(q, cfg.lifecycle.open_stage_set())
+        slots.load(q, cfg.lifecycle.open_stage_set(), routing.queues)
         if any(m.capacity is not None for m in q.members)
         else {}
     )

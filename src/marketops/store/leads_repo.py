@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -171,10 +171,21 @@ class SlotAllocator:
                 pos = 0
             self.start[queue] = self.next[queue] = pos
 
-    def load(self, queue: Any, open_stages: set[str]) -> dict[str, int]:
+    def load(
+        self, queue: Any, open_stages: set[str], queues: Mapping[str, Any] | None = None
+    ) -> dict[str, int]:
         """Open leads per member of `queue` (counted once, after the queue's row is locked, then
-        kept up to date by `took`), so capacity holds within and across transactions."""
-        self._lock(queue.name)  # count only under the queue's lock
+        kept up to date by `took`), so capacity holds within and across transactions. A member
+        of several queues (`queues`: all of them) can be given leads through any of them: the
+        rows of every queue sharing a member are locked too, in name order."""
+        names = {m.name for m in queue.members}
+        sharing = [
+            q.name
+            for q in (queues or {}).values()
+            if q.name != queue.name and names & {m.name for m in q.members}
+        ]
+        for name in sorted([queue.name, *sharing]):
+            self._lock(name)  # count only under the locks of every queue that can assign them
         if self._load is None:
             self._load = {}
         names = [m.name for m in queue.members if m.name not in self._counted]
