@@ -34,6 +34,7 @@ PAGES = [
     "/routing",
     "/backlog",
     "/quarantine",
+    "/journeys",
     "/stack",
     "/scorecard",
 ]
@@ -200,3 +201,41 @@ def test_request_form_submits(browser, live: LiveServer) -> None:
     page.screenshot(path=str(ARTIFACTS / "phone-request-submitted.png"), full_page=True)
     assert "received" in page.locator("h1").first.inner_text()
     assert problems == []
+
+
+def test_journeys_page_counts_people_and_members(browser, live: LiveServer) -> None:
+    """A published journey's people and a list's members, as `journey status` and
+    `segment list` count them."""
+    import yaml
+
+    from marketops.journeys.triggers import enrol
+    from marketops.journeys.versions import publish
+    from marketops.segments import service as segments
+
+    now = datetime.now(UTC)
+    (live.workspace / "journeys").mkdir(exist_ok=True)
+    body = {"entry": {"form_fill": True}, "steps": [{"id": "w", "wait": {"delay": "7d"}}]}
+    (live.workspace / "journeys" / "page-test.yml").write_text(yaml.safe_dump(body))
+    ctx = AppContext.open(Workspace.load(live.workspace))
+    try:
+        with ctx.engine.connect() as conn:
+            ids = list(conn.execute(select(leads.c.id).order_by(leads.c.id).limit(3)).scalars())
+        publish(ctx, "page-test", now=now)
+        for lid in ids:
+            enrol(ctx, "page-test", lid, now=now)
+        with ctx.engine.begin() as conn:
+            segments.add_to_list(conn, "webinar-2026-attendees", ids[:2], now, source="test")
+        expected = {s["name"]: s["members"] for s in segments.list_segments(ctx)}
+    finally:
+        ctx.close()
+    page, problems = _signed_in(browser, live, VIEWPORTS["laptop"])
+    page.goto(live.base_url + "/dashboard/journeys")
+    row = page.locator('tr[data-journey="page-test"] td').all_inner_texts()
+    assert row[1:3] == ["active", "1"] and row[3] == "form_fill" and row[5] == "3", row
+    shown = {
+        r.split("\t")[0]: int(r.split("\t")[3].replace(",", ""))
+        for r in page.locator("#segments tbody tr").all_inner_texts()
+    }
+    assert shown == expected and shown["webinar-2026-attendees"] == 2
+    assert problems == []
+    page.close()

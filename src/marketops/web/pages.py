@@ -33,6 +33,7 @@ PAGES = (
     ("routing", "Routing", "/dashboard/routing"),
     ("backlog", "Requests", "/dashboard/backlog"),
     ("quarantine", "Quarantine", "/dashboard/quarantine"),
+    ("journeys", "Journeys", "/dashboard/journeys"),
     ("stack", "Stack", "/dashboard/stack"),
 )
 
@@ -240,6 +241,26 @@ def _left(seconds: float) -> str:
     m = int(abs(seconds) // 60)
     text = f"{m // 60}h {m % 60:02d}m"
     return f"overdue {text}" if seconds < 0 else text
+
+
+# --- journeys and segments --------------------------------------------------------------------
+def journeys(ctx: Any, now: datetime) -> dict[str, Any] | Unavailable:
+    """Each journey's state and where its people are; each segment's and list's members (the
+    numbers `journey list|status` and `segment list` print)."""
+    if not has_module("marketops.journeys"):
+        return Unavailable("Journeys are not installed", "This build has no journeys module.")
+    from marketops.journeys import service as journey_service
+    from marketops.segments import service as segment_service
+
+    rows = journey_service.list_journeys(ctx)
+    for j in rows:
+        j["people"] = journey_service.status(ctx, j["name"])["enrolments"] if j["version"] else {}
+    try:
+        segments = segment_service.list_segments(ctx)
+        segments_problem = None
+    except MarketopsError as exc:  # segments.yml does not load: say so, show the journeys
+        segments, segments_problem = [], str(exc).splitlines()[0]
+    return {"journeys": rows, "segments": segments, "segments_problem": segments_problem}
 
 
 # --- routing -------------------------------------------------------------------------------------

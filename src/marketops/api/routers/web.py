@@ -213,6 +213,7 @@ _VIEWS: list[tuple[str, str, str, Callable[[AppContext, datetime], Any]]] = [
     ("/dashboard/health", "health", "Data health", pages.health),
     ("/dashboard/slas", "slas", "SLAs", pages.slas),
     ("/dashboard/routing", "routing", "Routing", pages.routing),
+    ("/dashboard/journeys", "journeys", "Journeys and segments", pages.journeys),
     ("/dashboard/stack", "stack", "Stack audit", pages.stack),
 ]
 
