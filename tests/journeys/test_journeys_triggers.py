@@ -102,3 +102,45 @@ def test_reentry_after_exit_with_cooldown(ctx) -> None:
     drain(ctx, clock)
     assert _entered(ctx, "again") == [lid, lid]
     assert enrolment(ctx, "again", lid)["entered_at"] == clock()
+
+
+def test_an_anonymous_track_event_enters_when_identified_soon_after(ctx) -> None:
+    """Identified within the late-link hour: entered (once); identified later: not."""
+    clock = Clock()
+    write_journey(
+        ctx.workspace.root, "pricing", {"entry": {"track": "Pricing Viewed"}, "steps": ONE_STEP}
+    )
+    publish(ctx, "pricing", now=clock())
+    soon = lead(ctx, "soon@t.example", clock())
+    late = lead(ctx, "late@t.example", clock())
+
+    def event(message_id: str, **fields) -> dict:
+        return {"messageId": message_id, "timestamp": clock().isoformat(), **fields}
+
+    clock.advance(minutes=1)
+    ingest(
+        ctx,
+        [
+            event("p1", type="track", anonymousId="anon-soon", event="Pricing Viewed"),
+            event("p2", type="track", anonymousId="anon-late", event="Pricing Viewed"),
+        ],
+        source="test",
+        now=clock(),
+    )
+    drain(ctx, clock)
+    assert _entered(ctx, "pricing") == []  # nobody known yet
+    clock.advance(minutes=20)
+    identify = event(
+        "i1", type="identify", anonymousId="anon-soon", traits={"email": "soon@t.example"}
+    )
+    ingest(ctx, [identify], source="test", now=clock())
+    drain(ctx, clock)
+    drain(ctx, clock)  # the held rows are read again: still one entry
+    assert _entered(ctx, "pricing") == [soon]
+    clock.advance(hours=2)
+    identify = event(
+        "i2", type="identify", anonymousId="anon-late", traits={"email": "late@t.example"}
+    )
+    ingest(ctx, [identify], source="test", now=clock())
+    drain(ctx, clock)
+    assert _entered(ctx, "pricing") == [soon] and late not in _entered(ctx, "pricing")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Table, func, insert, select, update
@@ -33,6 +33,7 @@ from marketops.store.tables_journeys import (
 )
 
 BATCH = 5000
+LATE_LINK = timedelta(hours=1)  # an anonymous track event still enters if identified this soon
 WAKE = "*wake"
 
 
@@ -123,34 +124,43 @@ class Candidate:
 
 
 def _lead_of_events(conn: Connection, rows: list[Any]) -> dict[int, str]:
-    """Track events to leads through the identity links (userId first, then anonymousId)."""
+    """Track events to leads through the identity links (userId first, then anonymousId); a
+    link made more than `LATE_LINK` after the event arrived does not count for it."""
     keys = {("user", r.user_id) for r in rows if r.user_id} | {
         ("anon", r.anonymous_id) for r in rows if r.anonymous_id
     }
-    linked: dict[tuple[str, str], str] = {}
+    linked: dict[tuple[str, str], tuple[str, datetime]] = {}
     for kind in ("user", "anon"):
         values = [v for k, v in keys if k == kind]
         if values:
             linked.update(
-                ((kind, v), lid)
-                for v, lid in conn.execute(
-                    select(event_identities.c.value, event_identities.c.lead_id).where(
-                        event_identities.c.kind == kind, event_identities.c.value.in_(values)
-                    )
+                ((kind, v), (lid, at))
+                for v, lid, at in conn.execute(
+                    select(
+                        event_identities.c.value,
+                        event_identities.c.lead_id,
+                        event_identities.c.linked_at,
+                    ).where(event_identities.c.kind == kind, event_identities.c.value.in_(values))
                 )
             )
     out = {}
     for r in rows:
-        lid = linked.get(("user", r.user_id)) or linked.get(("anon", r.anonymous_id))
-        if lid:
-            out[r.id] = lid
+        for key in (("user", r.user_id), ("anon", r.anonymous_id)):
+            hit = linked.get(key)
+            if hit is not None and hit[1] <= r.received_at + LATE_LINK:
+                out[r.id] = hit[0]
+                break
     return out
 
 
 def candidates(
-    conn: Connection, name: str, journey: Journey, after: int
+    conn: Connection, name: str, journey: Journey, after: int, now: datetime | None = None
 ) -> tuple[list[Candidate], int]:
-    """Trigger rows after `after` that enter this journey, and the new watermark."""
+    """Trigger rows after `after` that enter this journey, and the new watermark.
+
+    A track event whose visitor is not yet identified holds the watermark for `LATE_LINK` after
+    it was received (when the batch is not full), so an identify within that time enters the
+    person; re-reading entered rows is harmless (the entry key names the row)."""
     trig = journey.entry
     source = source_of(journey)
     t = _table(source)
@@ -174,6 +184,13 @@ def candidates(
     if source == "events":
         lead_of = _lead_of_events(conn, rows)
         out = [Candidate(lead_of[r.id], f"{name}:track:{r.id}") for r in rows if r.id in lead_of]
+        waiting = [
+            r.id
+            for r in rows
+            if r.id not in lead_of and now is not None and r.received_at > now - LATE_LINK
+        ]
+        if waiting and len(rows) < BATCH:
+            last = min(last, waiting[0] - 1)
     elif source == "lead_events" and trig.stage is not None:
         out = [
             Candidate(r.lead_id, f"{name}:stage:{r.id}")
@@ -276,7 +293,7 @@ def scan_journey(conn: Connection, name: str, journey: Journey, version: int, no
     if after is None:
         init_cursor(conn, name, journey)
         return 0
-    cands, last = candidates(conn, name, journey, after)
+    cands, last = candidates(conn, name, journey, after, now)
     entered = enrol_many(conn, name, journey, version, cands, now)
     if last != after:
         _advance(conn, name, source, last)
@@ -337,7 +354,9 @@ def enrol(ctx: Any, name: str, lead_id: str, *, now: datetime, key: str | None =
 # --- wake-ups ---------------------------------------------------------------------------------
 def _touched(conn: Connection, source: str, after: int) -> tuple[set[str], int]:
     t = _table(source)
-    cols = [t.c.id] + ([t.c.user_id, t.c.anonymous_id] if source == "events" else [t.c.lead_id])
+    cols = [t.c.id] + (
+        [t.c.user_id, t.c.anonymous_id, t.c.received_at] if source == "events" else [t.c.lead_id]
+    )
     top = int(conn.execute(select(func.coalesce(func.max(t.c.id), after))).scalar_one())
     stmt = select(*cols).where(t.c.id > after, t.c.id <= top).order_by(t.c.id).limit(BATCH)
     if source == "lead_events":  # what goals look at; not the field updates journeys make
