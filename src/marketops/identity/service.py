@@ -209,6 +209,20 @@ def with_engine(cfg: IdentityConfig, engine: str | None) -> IdentityConfig:
     return cfg.model_copy(update={"engine": cfg.engine.model_copy(update={"name": engine})})
 
 
+def _records_by_id(frame: Any) -> dict[str, dict[str, Any]]:
+    """The feature frame's rows as dicts by `unique_id`, NaN as None: column lists zipped,
+    several times faster than pandas' `to_dict("index")` over Arrow-backed columns."""
+    cols = [c for c in frame.columns if c != "unique_id"]
+    values = [frame[c].tolist() for c in cols]
+    return {
+        uid: {
+            k: (None if isinstance(v, float) and v != v else v)
+            for k, v in zip(cols, row, strict=True)
+        }
+        for uid, *row in zip(frame["unique_id"].tolist(), *values, strict=True)
+    }
+
+
 def resolve_store(
     ctx: Any,
     now: datetime,
@@ -250,7 +264,7 @@ def resolve_store(
     result = resolve_frame(frame, cfg, train=train, model=model)
     by_id = {r["id"]: r for r in rows}
     links = result.links
-    feats = frame.set_index("unique_id").to_dict("index")
+    feats = _records_by_id(frame)
 
     # identity ids: the anchor's previous identity when no other cluster claimed it first
     ident_of_cluster: dict[str, str] = {}
@@ -263,27 +277,28 @@ def resolve_store(
             ident_of_cluster[cluster] = repo.new_id()
     link_rows, key_rows, ident_rows, merge_rows = [], [], [], []
     members: dict[str, list[dict[str, Any]]] = {}
-    for rec in links.itertuples(index=False):
-        identity_id = ident_of_cluster[rec.cluster]
-        p = None if rec.match_probability != rec.match_probability else float(rec.match_probability)
-        f = {
-            k: (None if isinstance(v, float) and v != v else v)
-            for k, v in feats[rec.unique_id].items()
-        }
+    link_columns = [
+        links[c].tolist()
+        for c in ("unique_id", "cluster", "match_probability", "method", "matched_to")
+    ]
+    for unique_id, cluster, prob, method, matched_to in zip(*link_columns, strict=True):
+        identity_id = ident_of_cluster[cluster]
+        p = None if prob is None or prob != prob else float(prob)
+        f = feats[unique_id]
         f["first_names"] = list(f.get("first_names") or [])
         row = {
-            "lead_id": rec.unique_id,
+            "lead_id": unique_id,
             "identity_id": identity_id,
-            "method": rec.method,
+            "method": method,
             "match_probability": p,
             "match_weight": None,
-            "matched_to": rec.matched_to,
+            "matched_to": matched_to,
             "features": f,
             "linked_at": now,
         }
         link_rows.append(row)
         members.setdefault(identity_id, []).append(row)
-        key_rows += [{"key": k, "lead_id": rec.unique_id} for k in blocking_keys(f, cfg)]
+        key_rows += [{"key": k, "lead_id": unique_id} for k in blocking_keys(f, cfg)]
     for identity_id, ms in members.items():
         probs = [m["match_probability"] for m in ms if m["match_probability"] is not None]
         gold = golden(
