@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 
 from marketops.governance.backtest import HistoryLead
 from marketops.pipeline.records import Lead
-from marketops.store.bulk import bind_time
+from marketops.store.bulk import bind_time, param_marker
 from marketops.store.leads_repo import LEAD_COLUMNS
 
 STORED_COLUMNS = LEAD_COLUMNS
@@ -77,7 +77,7 @@ def load_history(
     message (what the pipeline saw when it last scored and routed the lead).
     """
     dialect = conn.dialect.name
-    mark = "?" if dialect == "sqlite" else "%s"
+    mark = param_marker(dialect)
     every = [f.name for f in dataclass_fields(Lead) if f.name not in ("flags", "attributes")]
     wanted = [c for c in every if fields is None or c in fields]
     columns = [c for c in wanted if c in STORED_COLUMNS]

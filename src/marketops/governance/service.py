@@ -191,11 +191,10 @@ def _account_index(ctx: AppContext, ws: Workspace) -> AccountIndex:
     """The accounts `account_owner` rules match: the working folder's CSV and the store's
     table (the CSV is data, not a governed file: both sides of a back-test use today's)."""
     from marketops.routing.accounts import merged_index, store_accounts
-    from marketops.routing.config import routing_inputs
+    from marketops.routing.config import csv_accounts
 
-    _, from_csv = routing_inputs(ws)
     with ctx.engine.connect() as conn:
-        return merged_index(from_csv, store_accounts(conn))
+        return merged_index(csv_accounts(ws), store_accounts(conn))
 
 
 _JOB: dict[str, Any] = {}

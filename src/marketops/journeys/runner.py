@@ -21,7 +21,7 @@ from __future__ import annotations
 import gc
 import logging
 from collections.abc import Callable, Generator, Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
@@ -40,8 +40,10 @@ from marketops.store.bulk import (
     bind_time,
     insert_rows,
     pg_stage,
+    update_by_id,
 )
-from marketops.store.schema import activities, leads
+from marketops.store.leads_repo import lead_rows
+from marketops.store.schema import activities
 from marketops.store.tables_events import event_identities, events
 from marketops.store.tables_journeys import (
     journey_enrolments,
@@ -269,7 +271,6 @@ def _out(
 
 
 _ENROLMENT = tuple(c.name for c in journey_enrolments.c)
-_LEAD = tuple(c.name for c in leads.c)
 
 
 def _claim(conn: Connection, now: datetime, limit: int) -> list[Any]:
@@ -302,15 +303,7 @@ def _leads(conn: Connection, ids: list[str], *, lock: bool) -> dict[str, dict[st
     """The batch's lead rows; with `lock` (a journey that sends email) on PostgreSQL locked in
     id order: `send_emails` decides under that lock, so concurrent sends to one person respect
     the cap, and workers lock in one order."""
-    dialect = conn.dialect.name
-    read = RowDecoder(leads, _LEAD, dialect)
-    lock_sql = " ORDER BY id FOR UPDATE" if lock and dialect == "postgresql" else ""
-    out: dict[str, dict[str, Any]] = {}
-    for i in range(0, len(ids), 1000):
-        chunk = ids[i : i + 1000]
-        sql = f"{read.sql} WHERE id IN ({', '.join([read.marker] * len(chunk))}){lock_sql}"
-        out.update((r["id"], r) for r in read.fetch(conn, sql, chunk))
-    return out
+    return lead_rows(conn, ids, lock=lock)
 
 
 _STATS_TABLES = ("journey_enrolments", "journey_step_runs", "leads", "email_sends", "outbox")
@@ -439,10 +432,7 @@ def _save(conn: Connection, finals: list[tuple[Any, ...]]) -> None:
                 f"UPDATE journey_enrolments AS t SET {sets} FROM {stage} AS s WHERE t.id = s.id"
             )
         return
-    m = "?" if dialect == "sqlite" else "%s"
-    sets = ", ".join(f"{c} = {m}" for c in _SAVED[:-1])
-    with closing(conn.connection.driver_connection.cursor()) as cur:
-        cur.executemany(f"UPDATE journey_enrolments SET {sets} WHERE id = {m}", rows)
+    update_by_id(conn, encode, rows)
 
 
 _RUN = (

@@ -12,22 +12,19 @@ comes back as the reason, which the outbox records as a dead letter: fix it, the
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from marketops.errors import MarketopsError
 from marketops.messaging.render import RenderError, compiled, messaging_config, render_compiled
 from marketops.messaging.unsubscribe import make_token, signing_keys, unsubscribe_url
+from marketops.notify.delivery import Compose
 from marketops.notify.outbox import COMPOSE_KEY, Claimed
-from marketops.store.schema import leads
+from marketops.store.leads_repo import lead_rows
 
 RECIPE = "email_template"  # payload[COMPOSE_KEY] of a journey email
-
-Composer = Callable[[Sequence[Claimed]], list[Claimed | str]]
 
 
 def recipe(lead_id: str, template: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -35,17 +32,14 @@ def recipe(lead_id: str, template: str, params: Mapping[str, Any] | None) -> dic
     return {COMPOSE_KEY: RECIPE, "lead_id": lead_id, "template": template, "params": params or {}}
 
 
-def email_composer(ctx: Any) -> Composer:
+def email_composer(ctx: Any) -> Compose:
     """The outbox's composer for this workspace and store (see the module docstring)."""
     root = Path(ctx.workspace.root)
 
     def compose(rows: Sequence[Claimed]) -> list[Claimed | str]:
         wanted = sorted({c.payload.get("lead_id") for c in rows if _is_email(c)} - {None})
-        people: dict[str, dict[str, Any]] = {}
         with ctx.engine.connect() as conn:
-            for i in range(0, len(wanted), 500):
-                q = select(leads).where(leads.c.id.in_(wanted[i : i + 500]))
-                people.update((r.id, dict(r._mapping)) for r in conn.execute(q))
+            people = lead_rows(conn, wanted)
         return [compose_one(root, c, people) if _is_email(c) else c for c in rows]
 
     return compose

@@ -1,10 +1,11 @@
-"""`send_email`: decide, render and enqueue one journey email, exactly once per (lead, ref).
+"""`send_email`: decide and enqueue one journey email, exactly once per (lead, ref).
 
 Runs in the caller's transaction. The checks, in order: unsubscribed / consent, do-not-contact
 (the workspace CSV and the `suppressions` table, as the pipeline's suppress stage reads them),
 suppression segments, then — for marketing email — the frequency cap across journeys and quiet
-hours in the contact's time zone. A queued email goes to the outbox (channel email), which sends
-it over SMTP with retries and dead letters. Every decision is a row in `email_sends`: queued and
+hours in the contact's time zone. A queued email goes to the outbox (channel email) as a recipe
+that the outbox worker renders when it sends it (`messaging.compose`), over SMTP with retries and
+dead letters. Every decision is a row in `email_sends`: queued and
 skipped are final (a repeat call returns them), deferred is not (a repeat call decides again).
 """
 
@@ -29,7 +30,7 @@ from marketops.messaging.render import Compiled, compiled, messaging_config
 from marketops.messaging.unsubscribe import signing_keys
 from marketops.notify import outbox
 from marketops.store.bulk import RowDecoder, RowEncoder, insert_rows
-from marketops.store.schema import leads
+from marketops.store.leads_repo import lead_rows
 from marketops.store.tables_messaging import email_sends, email_unsubscribes
 
 Status = Literal["queued", "skipped", "deferred"]
@@ -286,12 +287,8 @@ def _leads(
     locking = conn.dialect.name == "postgresql"
     trusted = locked or not locking
     out = {i: known[i] for i in lead_ids if i in known} if trusted else {}
-    read = RowDecoder(leads, [c.name for c in leads.c], conn.dialect.name)
-    # one decision at a time per person: the cap holds across workers
-    lock = " ORDER BY id FOR UPDATE" if locking else ""
-    for ids in _chunks([i for i in lead_ids if i not in out]):
-        sql = f"{read.sql} WHERE id IN ({', '.join([read.marker] * len(ids))}){lock}"
-        out.update((r["id"], r) for r in read.fetch(conn, sql, ids))
+    # one decision at a time per person (PostgreSQL locks): the cap holds across workers
+    out.update(lead_rows(conn, [i for i in lead_ids if i not in out], lock=True))
     return out
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from marketops.errors import MarketopsError, NotFound, Problem
 from marketops.notify import CHANNELS
 from marketops.notify.policy import Decision, SendResult
-from marketops.store.bulk import SMALL_BATCH, RowEncoder, execute_many, insert_rows
+from marketops.store.bulk import SMALL_BATCH, RowEncoder, execute_many, insert_rows, param_marker
 from marketops.store.tables_notify import TS, outbox, outbox_attempts
 
 STATUSES = ("pending", "delivered", "dead")
@@ -151,7 +151,7 @@ def enqueue_many(conn: Connection, messages: Sequence[Message], *, now: datetime
         keys = [k for k in keys if k not in ids]
     else:
         execute_many(conn, encode.sql, rows, suffix=conflict)
-    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    mark = param_marker(conn.dialect.name)
     with closing(conn.connection.driver_connection.cursor()) as cur:  # no row processing
         for i in range(0, len(keys), _CHUNK):
             chunk = keys[i : i + _CHUNK]

@@ -46,7 +46,10 @@ def routing_inputs(ws: Any) -> tuple[dict[str, BusinessCalendar], list[Account]]
             raise WorkspaceError("routing/lifecycle name unknown calendars", unknown)
     else:
         calendars = {BUILTIN_24X7: BusinessCalendar.twenty_four_seven()}
-    accounts: list[Account] = []
-    if ws.routing.accounts.file:
-        accounts = read_accounts_csv(ws.path(ws.routing.accounts.file))
-    return calendars, accounts
+    return calendars, csv_accounts(ws)
+
+
+def csv_accounts(ws: Any) -> list[Account]:
+    """The accounts of routing.yml's `accounts.file` (none when it names no file)."""
+    file = ws.routing.accounts.file
+    return read_accounts_csv(ws.path(file)) if file else []

@@ -68,8 +68,13 @@ def _last_one(f: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return conv
 
 
+def param_marker(dialect: str) -> str:
+    """The driver's positional parameter: sqlite3 `?`, psycopg `%s`."""
+    return "?" if dialect == "sqlite" else "%s"
+
+
 def insert_sql(table: Table, cols: Sequence[str], dialect: str) -> str:
-    marker = "?" if dialect == "sqlite" else "%s"
+    marker = param_marker(dialect)
     return (
         f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join([marker] * len(cols))})"
     )
@@ -112,11 +117,9 @@ def execute_many(
     cur = raw.cursor()
     dbapi = conn.dialect.dbapi
     try:
-        if len(data) == 1:
-            cur.execute(
-                sql + suffix, data[0]
-            )  # psycopg's executemany enters pipeline mode: 3x dearer
-        elif conn.dialect.name != "sqlite" and len(data) <= SMALL_BATCH:
+        if len(data) == 1:  # psycopg's executemany enters pipeline mode: 3x dearer
+            cur.execute(sql + suffix, data[0])
+        elif conn.dialect.name != "sqlite" and len(data) <= SMALL_BATCH and " VALUES " in sql:
             # a real-time capture's few events: one multi-row statement, one round trip
             head, _, row = sql.partition(" VALUES ")
             cur.execute(
@@ -150,6 +153,14 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
             values = list(map(f, values))
         columns.append(values)
     execute_many(conn, insert_sql(table, cols, dialect), list(zip(*columns, strict=True)))
+
+
+def update_by_id(conn: Connection, encode: RowEncoder, rows: Sequence[Sequence[Any]]) -> None:
+    """Encoded rows (`encode.cols`, `id` last) written as `UPDATE … SET cols WHERE id`, through
+    `execute_many` in the caller's transaction."""
+    m = param_marker(conn.dialect.name)
+    sets = ", ".join(f"{c} = {m}" for c in encode.cols[:-1])
+    execute_many(conn, f"UPDATE {encode.table.name} SET {sets} WHERE id = {m}", rows)
 
 
 # --- reads ---------------------------------------------------------------------------------------
@@ -194,7 +205,7 @@ class RowDecoder:
 
     def __init__(self, table: Table, cols: Sequence[str], dialect: str):
         self.cols = tuple(cols)
-        self.marker = "?" if dialect == "sqlite" else "%s"
+        self.marker = param_marker(dialect)
         self.sql = f"SELECT {', '.join(cols)} FROM {table.name}"
         self._convs = [
             (i, f) for i, c in enumerate(cols) if (f := _reader(table.c[c].type, dialect))

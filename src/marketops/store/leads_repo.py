@@ -11,7 +11,7 @@ from sqlalchemy import Connection, bindparam, case, func, insert, select, update
 from marketops.errors import NotFound
 from marketops.pipeline.records import Lead, StoredLead
 from marketops.pipeline.runner import Outcome
-from marketops.store.bulk import RowDecoder, RowEncoder, bulk_insert
+from marketops.store.bulk import RowDecoder, RowEncoder, bulk_insert, param_marker, update_by_id
 from marketops.store.schema import activities, lead_events, leads, quarantine, queue_cursors
 
 LEAD_COLUMNS = (
@@ -63,6 +63,27 @@ def _decoders(dialect: str) -> tuple[RowDecoder, RowDecoder]:
     return _DECODERS[dialect]
 
 
+_ALL = tuple(c.name for c in leads.c)
+_WHOLE: dict[str, RowDecoder] = {}
+
+
+def lead_rows(
+    conn: Connection, ids: Sequence[str], *, lock: bool = False
+) -> dict[str, dict[str, Any]]:
+    """Whole lead rows by id, read through the driver as SQLAlchemy would return them (batches
+    of thousands: journey steps, email sends and their delivery). `lock`: on PostgreSQL, taken
+    `FOR UPDATE` in id order, so concurrent writers lock people in one order."""
+    dialect = conn.dialect.name
+    read = _WHOLE.get(dialect) or _WHOLE.setdefault(dialect, RowDecoder(leads, _ALL, dialect))
+    lock_sql = " ORDER BY id FOR UPDATE" if lock and dialect == "postgresql" else ""
+    out: dict[str, dict[str, Any]] = {}
+    for i in range(0, len(ids), 1000):
+        chunk = list(ids[i : i + 1000])
+        sql = f"{read.sql} WHERE id IN ({', '.join([read.marker] * len(chunk))}){lock_sql}"
+        out.update((r["id"], r) for r in read.fetch(conn, sql, chunk))
+    return out
+
+
 def _stored(m: dict[str, Any]) -> StoredLead:
     lead = Lead(
         **{c: m[c] for c in LEAD_COLUMNS},
@@ -110,7 +131,7 @@ def known_emails(conn: Connection, emails: Iterable[str]) -> set[str]:
     """Which of `emails` the store has: one indexed probe per email, in driver SQL (compiling
     a 500-value IN clause through SQLAlchemy cost more than the lookups)."""
     emails = list(set(emails))
-    marker = "?" if conn.dialect.name == "sqlite" else "%s"
+    marker = param_marker(conn.dialect.name)
     found: set[str] = set()
     raw = conn.connection.driver_connection
     cur = raw.cursor()
@@ -316,19 +337,7 @@ def update_leads(conn: Connection, old: Sequence[dict[str, Any]]) -> None:
         return
     cols = [c for c in old[0] if c not in ("id", "created_at")]
     enc = RowEncoder(leads, (*cols, "id"), conn.dialect.name)
-    marker = "?" if conn.dialect.name == "sqlite" else "%s"
-    sql = (
-        f"UPDATE {leads.name} SET {', '.join(f'{c} = {marker}' for c in cols)} WHERE id = {marker}"
-    )
-    rows = [enc([v[c] for c in enc.cols]) for v in old]
-    cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        if len(rows) == 1:  # psycopg's executemany enters pipeline mode: dearer for one row
-            cur.execute(sql, rows[0])
-        else:
-            cur.executemany(sql, rows)
-    finally:
-        cur.close()
+    update_by_id(conn, enc, [enc([v[c] for c in enc.cols]) for v in old])
 
 
 def _restart_timers(
