@@ -36,7 +36,9 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except MarketopsError as exc:
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        err_console.print(
+            f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
+        )
         raise typer.Exit(1) from exc
 
 
