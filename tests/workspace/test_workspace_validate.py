@@ -76,3 +76,18 @@ def test_cli_validate_exit_codes(workspace_dir: Path) -> None:
 def test_init_refuses_to_overwrite(workspace_dir: Path) -> None:
     result = runner.invoke(app, ["init", str(workspace_dir)])
     assert result.exit_code == 1 and "--force" in result.output
+
+
+def test_validate_reads_yaml_without_loading_the_analytics(workspace_dir: Path) -> None:
+    """`validate` is a pre-commit check: it must not pay for SciPy, pandas or Ibis (~2 s), which
+    only analyses need (package exports are lazy, `marketops._lazy`)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from marketops.workspace import validate_workspace; "
+        f"assert validate_workspace({str(workspace_dir)!r}) == []; "
+        "print(sorted(m for m in ('scipy', 'pandas', 'ibis') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout

@@ -1,29 +1,18 @@
 """Multi-touch attribution: heuristic models as Ibis expressions, Markov and Shapley on top.
 
-The public face; the modules behind it are small enough to read one at a time.
+The public face; the modules behind it are small enough to read one at a time, and are imported
+on first use (`marketops._lazy`: pandas and Ibis are not loaded for `marketops validate`).
 """
 
-from marketops.analytics.attribution.config import ALL_MODELS, HEURISTICS, LEVELS, AttributionConfig
-from marketops.analytics.attribution.load import load_files, load_records, put_tables
-from marketops.analytics.attribution.service import (
-    AttributionResult,
-    Credit,
-    attribute,
-    attribute_files,
-    frame,
-)
+from __future__ import annotations
 
-__all__ = [
-    "ALL_MODELS",
-    "HEURISTICS",
-    "LEVELS",
-    "AttributionConfig",
-    "AttributionResult",
-    "Credit",
-    "attribute",
-    "attribute_files",
-    "frame",
-    "load_files",
-    "load_records",
-    "put_tables",
-]
+from marketops._lazy import exports
+
+__getattr__, __dir__, __all__ = exports(
+    __name__,
+    {
+        "config": ["ALL_MODELS", "HEURISTICS", "LEVELS", "AttributionConfig"],
+        "load": ["load_files", "load_records", "put_tables"],
+        "service": ["AttributionResult", "Credit", "attribute", "attribute_files", "frame"],
+    },
+)

@@ -1,57 +1,35 @@
-"""Experiment planning and analysis. The public face; the work is in the modules named below."""
+"""Experiment planning and analysis. The public face; the work is in the modules named below,
+imported on first use (`marketops._lazy`: SciPy is not loaded for `marketops validate`)."""
 
-from marketops.ops.experiments.analysis import (
-    AnalysisResult,
-    AnalysisSettings,
-    Comparison,
-    MetricRole,
-    analyze,
-)
-from marketops.ops.experiments.inputs import (
-    ExperimentData,
-    from_count_rows,
-    from_records,
-    from_user_frame,
-    load_file,
-)
-from marketops.ops.experiments.kpis import (
-    ExperimentRecord,
-    cost_per_experiment,
-    experiment_capacity_per_month,
-    experiments_per_month_meeting_power,
-)
-from marketops.ops.experiments.planning import Plan, PlanInput, plan
-from marketops.ops.experiments.statistics import (
-    Effect,
-    SampleStat,
-    SrmResult,
-    adjust_p_values,
-    compare,
-    srm_check,
-)
+from __future__ import annotations
 
-__all__ = [
-    "AnalysisResult",
-    "AnalysisSettings",
-    "Comparison",
-    "Effect",
-    "ExperimentData",
-    "ExperimentRecord",
-    "MetricRole",
-    "Plan",
-    "PlanInput",
-    "SampleStat",
-    "SrmResult",
-    "adjust_p_values",
-    "analyze",
-    "compare",
-    "cost_per_experiment",
-    "experiment_capacity_per_month",
-    "experiments_per_month_meeting_power",
-    "from_count_rows",
-    "from_records",
-    "from_user_frame",
-    "load_file",
-    "plan",
-    "srm_check",
-]
+from marketops._lazy import exports
+
+__getattr__, __dir__, __all__ = exports(
+    __name__,
+    {
+        "analysis": ["AnalysisResult", "AnalysisSettings", "Comparison", "MetricRole", "analyze"],
+        "inputs": [
+            "ExperimentData",
+            "from_count_rows",
+            "from_records",
+            "from_user_frame",
+            "load_file",
+        ],
+        "kpis": [
+            "ExperimentRecord",
+            "cost_per_experiment",
+            "experiment_capacity_per_month",
+            "experiments_per_month_meeting_power",
+        ],
+        "planning": ["Plan", "PlanInput", "plan"],
+        "statistics": [
+            "Effect",
+            "SampleStat",
+            "SrmResult",
+            "adjust_p_values",
+            "compare",
+            "srm_check",
+        ],
+    },
+)

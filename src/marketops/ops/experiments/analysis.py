@@ -12,11 +12,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from marketops.errors import MarketopsError, Problem
+from marketops.ops.experiments.config import DEFAULT_TUNING
 from marketops.ops.experiments.inputs import ExperimentData
 from marketops.ops.experiments.jsonsafe import clean_json
 from marketops.ops.experiments.statistics import (
     CORRECTIONS,
-    DEFAULT_TUNING,
     FIXED_METHOD,
     SEQUENTIAL_METHOD,
     Correction,

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from marketops.errors import Problem
-from marketops.ops.experiments.analysis import AnalysisSettings, MetricRole
-from marketops.ops.experiments.statistics import DEFAULT_TUNING
+
+if TYPE_CHECKING:  # the analysis (SciPy) is imported when a plan is analysed, not to read the file
+    from marketops.ops.experiments.analysis import AnalysisSettings, MetricRole
 
 FILENAME = "experiments.yml"
+DEFAULT_TUNING = 5000.0  # the confidence sequence's tuning (the sample size it is tightest at)
 
 
 class _Strict(BaseModel):
@@ -55,6 +57,8 @@ class ExperimentDef(_Strict):
         return v
 
     def settings(self, defaults: Defaults) -> AnalysisSettings:
+        from marketops.ops.experiments.analysis import AnalysisSettings
+
         return AnalysisSettings(
             control=self.control or next(iter(self.variants)),
             weights=dict(self.variants),
@@ -67,6 +71,8 @@ class ExperimentDef(_Strict):
         )
 
     def roles(self, metrics: dict[str, MetricDef]) -> list[MetricRole]:
+        from marketops.ops.experiments.analysis import MetricRole
+
         def role(name: str, kind: Literal["goal", "guardrail"]) -> MetricRole:
             d = metrics.get(name, MetricDef())
             return MetricRole(name, kind, d.higher_is_better)

@@ -32,7 +32,6 @@ CORRECTIONS = {
     "bh": "Benjamini-Hochberg (false discovery rate)",
     "none": "no adjustment",
 }
-DEFAULT_TUNING = 5000.0
 
 
 @dataclass(frozen=True)
