@@ -148,12 +148,12 @@ def test_batch_equals_one_at_a_time(ctx) -> None:  # type: ignore[no-untyped-def
     assert sends[("night", "deferred-before")][8] == 2  # attempts: decided twice
     assert sends[("night", "s1")][8] == 2
     assert {m[0] for m in batched_state[1]} == {
-        "email:ok:done-before",
-        *(f"email:capped:old-{d}" for d in range(3)),
-        *(f"email:near_cap:old-{d}" for d in range(2)),
-        "email:ok:s1",
-        "email:near_cap:s1",
-        "email:ok:s3",
+        "email:done-before:ok",
+        *(f"email:old-{d}:capped" for d in range(3)),
+        *(f"email:old-{d}:near_cap" for d in range(2)),
+        "email:s1:ok",
+        "email:s1:near_cap",
+        "email:s3:ok",
     }
     assert len(batched_state[1]) == 9
 

@@ -29,7 +29,8 @@ email_sends = Table(
     Column("attempts", Integer, nullable=False, default=1),  # decisions taken (deferrals re-decide)
     Column("created_at", TS, nullable=False),
     Column("decided_at", TS, nullable=False),
-    UniqueConstraint("lead_id", "ref", name="uq_email_sends_lead_ref"),
+    # ref first: a batch's refs (journey:<enrolment>:…) are neighbours in the index (0013)
+    UniqueConstraint("ref", "lead_id", name="uq_email_sends_ref_lead"),
 )
 Index("ix_email_sends_cap", email_sends.c.lead_id, email_sends.c.status, email_sends.c.decided_at)
 
