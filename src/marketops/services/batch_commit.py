@@ -20,7 +20,11 @@ from marketops.pipeline.enrich import enrich
 from marketops.pipeline.records import Assignment, StoredLead
 from marketops.pipeline.runner import Outcome, conclude, judge, start_timers, stored
 from marketops.routing.assign import assign, complete
+from marketops.services import batch_stage
 from marketops.services.batch_worker import (
+    ACTIVITY_INSERT,
+    EVENT_INSERT,
+    LEAD_HEAD,
     Rejected,
     Setup,
     Speculated,
@@ -64,6 +68,10 @@ class _Writes:
     moved: set[str] = field(default_factory=set)
     reowned: set[str] = field(default_factory=set)
     notices: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    # staged chunks (`batch_stage`): record position -> [queue, owner, lead row still whole];
+    # `activities` are then `(i, *row)` and `events` `(i, k, *row)`, the writer's own rows
+    kept: dict[int, list[Any]] = field(default_factory=dict)
+    staged: bool = False
 
 
 def commit_chunk(
@@ -74,17 +82,28 @@ def commit_chunk(
     lookups: Mapping[str, Any],
     speculated: Sequence[tuple[Any, ...] | Rejected],
     extra_writes: Callable[[Connection, list[Tally]], None] | None = None,
+    *,
+    stage: str | None = None,
 ) -> list[Tally]:
-    """Write one chunk; `extra_writes(conn, tally)` (the checkpoint) joins the transaction."""
+    """Write one chunk; `extra_writes(conn, tally)` (the checkpoint) joins the transaction.
+    `stage`: the file the workers staged the chunk's rows in (SQLite), deleted afterwards."""
+    raws: list[Any] = []
 
     def write(conn: Connection) -> list[Tally]:
+        if stage is not None:
+            raws.append(conn.connection.driver_connection)
         _wal_pages(conn, BATCH_WAL_PAGES)
-        tally = _write(conn, setup, chunk, now, lookups, speculated)
+        tally = _write(conn, setup, chunk, now, lookups, speculated, stage)
         if extra_writes is not None:
             extra_writes(conn, tally)
         return tally
 
-    return in_transaction(ctx, write)
+    try:
+        return in_transaction(ctx, write)
+    finally:
+        if stage is not None:
+            for raw in {id(r): r for r in raws}.values():
+                batch_stage.detach(raw, stage)
 
 
 def _write(
@@ -94,6 +113,7 @@ def _write(
     now: datetime,
     lookups: Mapping[str, Any],
     results: Sequence[tuple[Any, ...] | Rejected],
+    stage: str | None = None,
 ) -> list[Tally]:
     cfg = setup.cfg
     speculated = [as_speculated(s) for s in results]
@@ -106,7 +126,7 @@ def _write(
     trusted = slots.accounts(cfg.routing) is setup.accounts
     known: dict[str, StoredLead | int] = dict(existing)  # int: a speculation kept in this chunk
     placed: dict[int, tuple[str | None, str | None]] = {}
-    w = _Writes()
+    w = _Writes(staged=stage is not None)
     tally: list[Tally] = []
     for i, ((n, raw), s) in enumerate(zip(chunk, speculated, strict=True)):
         if isinstance(s, Rejected):
@@ -115,12 +135,14 @@ def _write(
             continue
         prior = known.get(s.email)
         if prior is None and trusted:
-            a = _keep(w, setup, s, slots, now)
+            a = _keep(w, setup, i, s, slots, now)
             placed[i] = (a.queue, a.owner) if a is not None else (None, None)
             known[s.email] = i
             tally.append(("accepted", s.blocked, _routed(a), s.stage == "MQL", []))
             continue
         if isinstance(prior, int):
+            if w.staged:
+                w.kept[prior][2] = 0  # this record's decision replaces the staged lead row
             prior = _rebuild(setup, chunk[prior][1], speculated[prior], placed[prior], now, lookups)
         p = prepare_row(setup.record(raw), setup.cfg, now)
         assert p.lead is not None  # the worker accepted it: prepare is deterministic
@@ -128,11 +150,11 @@ def _write(
         a, data = assign(j.view, cfg, slots, now, j.queue, j.owner) if not j.blocked else (None, {})
         o = conclude(j, p, cfg, a, data, now)
         known[s.email] = stored(j, o.queue, o.owner)
-        _decided(w, setup, o, n, existing_ids, now)
+        _decided(w, setup, o, i, n, existing_ids, now)
         moved = o.stage == "MQL" and any(k == "stage" for k, _, _ in o.events)
         tally.append((o.status, o.suppressed, _routed(o.assignment), moved, []))
     slots.save()
-    _flush(conn, setup, w, now)
+    _flush(conn, setup, w, now, stage)
     return tally
 
 
@@ -140,7 +162,9 @@ def _routed(a: Assignment | None) -> str | None:
     return (a.queue or f"owner:{a.owner}") if a is not None else None
 
 
-def _keep(w: _Writes, setup: Setup, s: Speculated, slots: Any, now: datetime) -> Assignment | None:
+def _keep(
+    w: _Writes, setup: Setup, i: int, s: Speculated, slots: Any, now: datetime
+) -> Assignment | None:
     """A speculation stands: complete its routing, append its rows."""
     cfg, enc = setup.cfg, setup.encoders
     a: Assignment | None = None
@@ -150,11 +174,15 @@ def _keep(w: _Writes, setup: Setup, s: Speculated, slots: Any, now: datetime) ->
         matched = Assignment(queue, owner, rule, list(evaluated))
         a, data = complete(matched, list(s.reasons), cfg, slots, now, None, None)
     queue, owner = (a.queue, a.owner) if a is not None else (None, None)
-    w.new_leads[s.lead_id] = (*s.lead_head, queue, owner)
-    w.activities.append(s.activity)
-    w.events.extend(s.events)
+    if w.staged:  # its rows are in the stage file
+        w.kept[i] = [queue, owner, 1]
+    else:
+        w.new_leads[s.lead_id] = (*s.lead_head, queue, owner)
+        w.activities.append(s.activity)
+        w.events.extend(s.events)
     if a is not None:
-        w.events.append(enc.event((s.lead_id, now, "routed", a.rule, data)))
+        routed = enc.event((s.lead_id, now, "routed", a.rule, data))
+        w.events.append((i, batch_stage.ROUTED_K, *routed) if w.staged else routed)
         if data.get("notify") and data.get("owner"):
             w.notices.append((s.lead_id, data))
     if s.stage not in setup.sla_stages:
@@ -180,7 +208,7 @@ def _rebuild(
 
 
 def _decided(
-    w: _Writes, setup: Setup, o: Outcome, n: int, existing_ids: set[str], now: datetime
+    w: _Writes, setup: Setup, o: Outcome, i: int, n: int, existing_ids: set[str], now: datetime
 ) -> None:
     """A record decided here: the rows `persist` would write for it."""
     enc = setup.encoders
@@ -193,8 +221,14 @@ def _decided(
     lead = o.lead
     details = {"source": setup.source, "row": n, "message": lead.message}
     ref = f"{setup.ref_prefix}:{n}"
-    w.activities.append(enc.activity((o.lead_id, lead.activity, lead.occurred_at, ref, details)))
-    w.events.extend(enc.event((o.lead_id, now, k, actor, d)) for k, actor, d in o.events)
+    act = enc.activity((o.lead_id, lead.activity, lead.occurred_at, ref, details))
+    events = [enc.event((o.lead_id, now, k, actor, d)) for k, actor, d in o.events]
+    if w.staged:  # keyed by record position, merged with the staged rows in order
+        w.activities.append((i, *act))
+        w.events.extend((i, k, *e) for k, e in enumerate(events))
+    else:
+        w.activities.append(act)
+        w.events.extend(events)
     w.timers.extend(o.timers)
     if o.lead_id in existing_ids:
         kinds = {k for k, _, _ in o.events}
@@ -205,12 +239,18 @@ def _decided(
     w.notices.extend(leads_repo.notices_of(o))
 
 
-def _flush(conn: Connection, setup: Setup, w: _Writes, now: datetime) -> None:
+def _flush(conn: Connection, setup: Setup, w: _Writes, now: datetime, stage: str | None) -> None:
     """In `persist`'s order: leads (inserts, then updates), activities, events, timers, quarantine."""
     enc = setup.encoders
     execute_many(conn, enc.lead.sql, list(w.new_leads.values()))
     leads_repo.update_leads(conn, list(w.updated.values()))
-    execute_many(conn, enc.activity.sql, w.activities)
-    execute_many(conn, enc.event.sql, w.events)
+    if stage is not None:
+        kept = [(i, *v) for i, v in w.kept.items()]
+        batch_stage.move_kept(
+            conn, stage, LEAD_HEAD, ACTIVITY_INSERT, EVENT_INSERT, kept, w.activities, w.events
+        )
+    else:
+        execute_many(conn, enc.activity.sql, w.activities)
+        execute_many(conn, enc.event.sql, w.events)
     leads_repo.write_timers(conn, w.moved, w.reowned, w.timers, w.notices, now)
     execute_many(conn, enc.quarantine.sql, w.quarantined)

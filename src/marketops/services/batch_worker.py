@@ -12,6 +12,7 @@ when they are forked, not pickled per chunk.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +23,7 @@ from marketops.pipeline.records import Issue
 from marketops.pipeline.route import route
 from marketops.pipeline.runner import CompiledConfig, Prepared, judge, prepare
 from marketops.pipeline.suppress import SuppressionIndex
+from marketops.services.batch_stage import write_stage
 from marketops.services.capture import new_lead_id
 from marketops.store.bulk import RowEncoder
 from marketops.store.leads_repo import LEAD_COLUMNS
@@ -99,6 +101,7 @@ class Setup:
     source: str  # the file's name
     ref_prefix: str  # the file's fingerprint prefix: activity refs are "prefix:row"
     csv_header: Sequence[str] | None = None  # set when chunks carry CSV rows as lists
+    stage_dir: str | None = None  # SQLite: workers stage rows in files here (`batch_stage`)
 
     def __post_init__(self) -> None:
         self.encoders = Encoders(self.dialect)
@@ -145,15 +148,21 @@ def lookups_of(enrichers: Sequence[Enricher], prepared: Sequence[Prepared]) -> d
     return {e.name: e.lookup(domains) for e in enrichers} if domains else {}
 
 
-def speculate(
-    setup: Setup, chunk: Sequence[tuple[int, Any]], now: datetime
-) -> tuple[dict[str, Any], list[tuple[Any, ...] | Rejected]]:
-    """The chunk's enricher answers and, per record, its speculation or its rejection."""
+Result = tuple[dict[str, Any], list[tuple[Any, ...] | Rejected], str | None]
+
+
+def speculate(setup: Setup, chunk: Sequence[tuple[int, Any]], now: datetime) -> Result:
+    """The chunk's enricher answers, per record its speculation or its rejection, and the file
+    its rows were staged in (`setup.stage_dir` set: the speculations then carry no rows)."""
     cfg, enc = setup.cfg, setup.encoders
     prepared = [prepare_row(setup.record(raw), cfg, now) for _, raw in chunk]
     lookups = lookups_of(setup.enrichers, prepared)
+    staging = setup.stage_dir is not None
+    lead_rows: list[tuple[Any, ...]] = []
+    act_rows: list[tuple[Any, ...]] = []
+    event_rows: list[tuple[Any, ...]] = []
     out: list[tuple[Any, ...] | Rejected] = []
-    for (n, _), p in zip(chunk, prepared, strict=True):
+    for i, ((n, _), p) in enumerate(zip(chunk, prepared, strict=True)):
         ref = f"{setup.ref_prefix}:{n}"
         if p.lead is None:
             row = (
@@ -161,11 +170,11 @@ def speculate(
                 ref,
                 n,
                 dict(p.raw),
-                [i.as_dict() for i in p.issues],
+                [x.as_dict() for x in p.issues],
                 "open",
                 now,
             )
-            reasons = [f"{i.field}: {i.rule}" for i in p.issues if i.severity == "error"]
+            reasons = [f"{x.field}: {x.rule}" for x in p.issues if x.severity == "error"]
             out.append(Rejected(enc.quarantine(row), reasons))
             continue
         j = judge(enrich(p.lead, lookups), None, cfg, setup.suppression, now, new_lead_id)
@@ -177,22 +186,22 @@ def speculate(
         head += [j.lead_id, j.stage, s.fit, s.engagement, s.total, j.blocked]
         head += [lead.flags, lead.warnings, lead.attributes, lead.consent, now, now]
         details = {"source": setup.source, "row": n, "message": lead.message}
-        act = (j.lead_id, lead.activity, lead.occurred_at, ref, details)
+        act = enc.activity((j.lead_id, lead.activity, lead.occurred_at, ref, details))
         events = [enc.event((j.lead_id, now, k, actor, data)) for k, actor, data in j.events]
-        out.append(
-            (  # a `Speculated`'s fields as a plain tuple: see `as_speculated`
-                lead.email,
-                j.lead_id,
-                j.stage,
-                j.blocked,
-                enc.lead((*head, None, None))[:-2],
-                enc.activity(act),
-                events,
-                matched,
-                why,
-            )
+        lead_head = enc.lead((*head, None, None))[:-2]
+        if staging:
+            lead_rows.append((i, *lead_head))
+            act_rows.append((i, *act))
+            event_rows.extend((i, k, *e) for k, e in enumerate(events))
+            lead_head, act, events = (), (), []
+        out.append(  # a `Speculated`'s fields as a plain tuple: see `as_speculated`
+            (lead.email, j.lead_id, j.stage, j.blocked, lead_head, act, events, matched, why)
         )
-    return lookups, out
+    if not staging:
+        return lookups, out, None
+    path = os.path.join(setup.stage_dir, f"chunk-{chunk[0][0]}.db")  # type: ignore[arg-type]
+    write_stage(path, LEAD_HEAD, lead_rows, ACTIVITY_INSERT, act_rows, EVENT_INSERT, event_rows)
+    return lookups, out, path
 
 
 def as_speculated(item: tuple[Any, ...] | Rejected) -> Speculated | Rejected:
@@ -211,8 +220,6 @@ def init_worker(setup: Setup) -> None:
     _SETUP = setup
 
 
-def speculate_in_worker(
-    chunk: Sequence[tuple[int, Any]], now: datetime
-) -> tuple[dict[str, Any], list[tuple[Any, ...] | Rejected]]:
+def speculate_in_worker(chunk: Sequence[tuple[int, Any]], now: datetime) -> Result:
     assert _SETUP is not None
     return speculate(_SETUP, chunk, now)

@@ -14,6 +14,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import tempfile
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -310,7 +311,7 @@ def _setup(ctx: AppContext, suppression: Any, source: str, ref_prefix: str) -> S
 
 def _speculated(
     chunks: Iterator[Chunk], clock: Callable[[], datetime], workers: int, setup: Setup
-) -> Iterator[tuple[Chunk, datetime, tuple[dict[str, Any], list[Any]]]]:
+) -> Iterator[tuple[Chunk, datetime, batch_worker.Result]]:
     """Worker speculations per chunk (`batch_worker.speculate`), in order."""
     return _ahead(
         chunks, clock, workers, batch_worker.init_worker, setup, batch_worker.speculate_in_worker
@@ -389,14 +390,28 @@ def ingest_file(
         with contextlib.ExitStack() as stack:
             stack.enter_context(_bulk_gc())
             stack.callback(_store_defaults, ctx)  # the batch's SQLite settings end with it
+            if setup.dialect == "sqlite":  # workers stage rows in files (`batch_stage`)
+                setup.stage_dir = stack.enter_context(
+                    tempfile.TemporaryDirectory(prefix="marketops-stage-")
+                )
             if file_format(path) == "csv":  # rows travel to the workers as lists
                 fh = stack.enter_context(path.open(newline="", encoding="utf-8-sig"))
                 setup.csv_header, csv_rows = csv_lists(fh)
                 chunks = _chunks(csv_rows, done, batch_size)
-            for chunk, t, (lookups, speculated) in _speculated(chunks, clock, workers, setup):
+            for chunk, t, (lookups, speculated, stage) in _speculated(
+                chunks, clock, workers, setup
+            ):
                 last = chunk[-1][0]
                 committed(
-                    commit_chunk, ctx, setup, chunk, t, lookups, speculated, checkpoint_at(last)
+                    commit_chunk,
+                    ctx,
+                    setup,
+                    chunk,
+                    t,
+                    lookups,
+                    speculated,
+                    checkpoint_at(last),
+                    stage=stage,
                 )
                 if on_progress:
                     on_progress(last, lines)
