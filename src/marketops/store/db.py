@@ -133,3 +133,16 @@ def _stored_heads(engine: Engine) -> frozenset[str] | None:
 
 def is_current(engine: Engine) -> bool:
     return "alembic_version" in inspect(engine).get_table_names()
+
+
+# SQLite: WAL pages between automatic checkpoints. The store keeps SQLite's default; a bulk
+# writer (batch ingest, a journey drain) raises it while it commits batch after batch, so the
+# hot index pages are copied back into the database file once, not at every commit.
+WAL_PAGES_DEFAULT = 1000
+WAL_PAGES_BULK = 100_000  # ~400 MB of WAL at most
+
+
+def checkpoint_every(conn: Connection, pages: int) -> None:
+    """Set this SQLite connection's automatic checkpoint interval (no-op on PostgreSQL)."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint={int(pages)}")
