@@ -42,6 +42,7 @@ from marketops.store.bulk import (
     pg_stage,
     update_by_id,
 )
+from marketops.store.db import WAL_PAGES_BULK, WAL_PAGES_DEFAULT, checkpoint_every
 from marketops.store.leads_repo import lead_rows
 from marketops.store.schema import activities
 from marketops.store.tables_events import event_identities, events
@@ -337,6 +338,9 @@ def _tick(ctx: Any, now: datetime, *, safe: bool, limit: int) -> tuple[int, int]
         due = _claim(conn, now, limit)
         if not due:
             return 0, 0
+        # SQLite: while claims come back full more follow at once, so the WAL is checkpointed
+        # once at the drain's last commit instead of at each (every batch dirties the same pages)
+        checkpoint_every(conn, WAL_PAGES_BULK if len(due) == limit else WAL_PAGES_DEFAULT)
         defs = Definitions(conn)
         emails = any(_sends_email(defs(j, v)) for j, v in {(e.journey, e.version) for e in due})
         rows = _leads(conn, sorted({e.lead_id for e in due}), lock=emails)
