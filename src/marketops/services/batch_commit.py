@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import Connection
 
 from marketops.pipeline.enrich import enrich
-from marketops.pipeline.records import Assignment, StoredLead
-from marketops.pipeline.runner import Outcome, conclude, judge, start_timers, stored
+from marketops.pipeline.records import Assignment, Issue, Lead, StoredLead
+from marketops.pipeline.runner import Outcome, Prepared, conclude, judge, start_timers, stored
 from marketops.routing.assign import assign, complete
 from marketops.services import batch_stage
 from marketops.services.batch_worker import (
@@ -84,16 +84,18 @@ def commit_chunk(
     extra_writes: Callable[[Connection, list[Tally]], None] | None = None,
     *,
     stage: str | None = None,
+    known: Mapping[int, tuple[Lead, list[Issue]]] | None = None,
 ) -> list[Tally]:
     """Write one chunk; `extra_writes(conn, tally)` (the checkpoint) joins the transaction.
-    `stage`: the file the workers staged the chunk's rows in (SQLite), deleted afterwards."""
+    `stage`: the file the workers staged the chunk's rows in (SQLite), deleted afterwards;
+    `known`: the workers' normalized leads of possible repeats, by position in the chunk."""
     raws: list[Any] = []
 
     def write(conn: Connection) -> list[Tally]:
         if stage is not None:
             raws.append(conn.connection.driver_connection)
         _wal_pages(conn, BATCH_WAL_PAGES)
-        tally = _write(conn, setup, chunk, now, lookups, speculated, stage)
+        tally = _write(conn, setup, chunk, now, lookups, speculated, stage, known or {})
         if extra_writes is not None:
             extra_writes(conn, tally)
         return tally
@@ -114,8 +116,19 @@ def _write(
     lookups: Mapping[str, Any],
     results: Sequence[tuple[Any, ...] | Rejected],
     stage: str | None = None,
+    known_leads: Mapping[int, tuple[Lead, list[Issue]]] | None = None,
 ) -> list[Tally]:
     cfg = setup.cfg
+    shipped = known_leads or {}
+
+    def prepared(i: int) -> Prepared:
+        """Record i validated and normalized: as the worker did it, or again here."""
+        raw = setup.record(chunk[i][1])
+        if i in shipped:
+            lead, issues = shipped[i]
+            return Prepared(raw, issues, lead)
+        return prepare_row(raw, cfg, now)
+
     speculated = [as_speculated(s) for s in results]
     emails = leads_repo.known_emails(
         conn, [s.email for s in speculated if isinstance(s, Speculated)]
@@ -128,7 +141,7 @@ def _write(
     placed: dict[int, tuple[str | None, str | None]] = {}
     w = _Writes(staged=stage is not None)
     tally: list[Tally] = []
-    for i, ((n, raw), s) in enumerate(zip(chunk, speculated, strict=True)):
+    for i, ((n, _), s) in enumerate(zip(chunk, speculated, strict=True)):
         if isinstance(s, Rejected):
             w.quarantined.append(s.row)
             tally.append(("quarantined", False, None, False, s.reasons))
@@ -143,8 +156,8 @@ def _write(
         if isinstance(prior, int):
             if w.staged:
                 w.kept[prior][2] = 0  # this record's decision replaces the staged lead row
-            prior = _rebuild(setup, chunk[prior][1], speculated[prior], placed[prior], now, lookups)
-        p = prepare_row(setup.record(raw), setup.cfg, now)
+            prior = _rebuild(setup, prepared(prior), speculated[prior], placed[prior], now, lookups)
+        p = prepared(i)
         assert p.lead is not None  # the worker accepted it: prepare is deterministic
         j = judge(enrich(p.lead, lookups), prior, cfg, setup.suppression, now, new_lead_id)
         a, data = assign(j.view, cfg, slots, now, j.queue, j.owner) if not j.blocked else (None, {})
@@ -193,16 +206,14 @@ def _keep(
 
 def _rebuild(
     setup: Setup,
-    raw: Mapping[str, Any],
+    p: Prepared,
     s: Speculated | Rejected,
     place: tuple[str | None, str | None],
     now: datetime,
     lookups: Mapping[str, Any],
 ) -> StoredLead:
     """The person a kept speculation created, as a later record of the same chunk sees it."""
-    assert isinstance(s, Speculated)
-    p = prepare_row(setup.record(raw), setup.cfg, now)
-    assert p.lead is not None
+    assert isinstance(s, Speculated) and p.lead is not None
     j = judge(enrich(p.lead, lookups), None, setup.cfg, setup.suppression, now, lambda: s.lead_id)
     return stored(j, *place)
 

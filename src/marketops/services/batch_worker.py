@@ -13,13 +13,15 @@ when they are forked, not pickled per chunk.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
 from marketops.pipeline.enrich import Enricher, company_domains, enrich
-from marketops.pipeline.records import Issue
+from marketops.pipeline.normalize import normalize_email
+from marketops.pipeline.records import Issue, Lead
 from marketops.pipeline.route import route
 from marketops.pipeline.runner import CompiledConfig, Prepared, judge, prepare
 from marketops.pipeline.suppress import SuppressionIndex
@@ -105,6 +107,7 @@ class Setup:
 
     def __post_init__(self) -> None:
         self.encoders = Encoders(self.dialect)
+        self.email_at = -1  # the email's position in a CSV row (`email_key`)
         self.sla_stages = frozenset(sla.stage for sla in self.cfg.lifecycle.slas)
 
     def record(self, raw: Any) -> Mapping[str, Any]:
@@ -148,12 +151,32 @@ def lookups_of(enrichers: Sequence[Enricher], prepared: Sequence[Prepared]) -> d
     return {e.name: e.lookup(domains) for e in enrichers} if domains else {}
 
 
-Result = tuple[dict[str, Any], list[tuple[Any, ...] | Rejected], str | None]
+# the chunk's enricher answers; per record its speculation or rejection; the file its rows were
+# staged in; the normalized lead and issues of the records marked as possible repeats
+Result = tuple[
+    dict[str, Any],
+    list[tuple[Any, ...] | Rejected],
+    str | None,
+    dict[int, tuple[Lead, list[Issue]]],
+]
 
 
-def speculate(setup: Setup, chunk: Sequence[tuple[int, Any]], now: datetime) -> Result:
-    """The chunk's enricher answers, per record its speculation or its rejection, and the file
-    its rows were staged in (`setup.stage_dir` set: the speculations then carry no rows)."""
+def email_key(setup: Setup, raw: Any) -> str:
+    """A chunk item's email as `normalize` makes it, read without building the record: the
+    reader marks possible repeats by it (a miss only costs the writer a `prepare` again)."""
+    if setup.csv_header is not None:
+        i = setup.email_at
+        return normalize_email(raw[i] if 0 <= i < len(raw) else "")
+    return normalize_email(str(raw.get("email") or "")) if isinstance(raw, Mapping) else ""
+
+
+def speculate(
+    setup: Setup, chunk: Sequence[tuple[int, Any]], now: datetime, repeats: Iterable[int] = ()
+) -> Result:
+    """The chunk's enricher answers, per record its speculation or its rejection, the file its
+    rows were staged in (`setup.stage_dir` set: the speculations then carry no rows), and for
+    the `repeats` positions (emails seen earlier in the file or twice in the chunk: the writer
+    decides those again) the normalized lead, so the writer need not validate and normalize."""
     cfg, enc = setup.cfg, setup.encoders
     prepared = [prepare_row(setup.record(raw), cfg, now) for _, raw in chunk]
     lookups = lookups_of(setup.enrichers, prepared)
@@ -197,11 +220,12 @@ def speculate(setup: Setup, chunk: Sequence[tuple[int, Any]], now: datetime) -> 
         out.append(  # a `Speculated`'s fields as a plain tuple: see `as_speculated`
             (lead.email, j.lead_id, j.stage, j.blocked, lead_head, act, events, matched, why)
         )
+    known = {i: (p.lead, p.issues) for i in repeats if (p := prepared[i]).lead is not None}
     if not staging:
-        return lookups, out, None
+        return lookups, out, None, known
     path = os.path.join(setup.stage_dir, f"chunk-{chunk[0][0]}.db")  # type: ignore[arg-type]
     write_stage(path, LEAD_HEAD, lead_rows, ACTIVITY_INSERT, act_rows, EVENT_INSERT, event_rows)
-    return lookups, out, path
+    return lookups, out, path, known
 
 
 def as_speculated(item: tuple[Any, ...] | Rejected) -> Speculated | Rejected:
@@ -220,6 +244,26 @@ def init_worker(setup: Setup) -> None:
     _SETUP = setup
 
 
-def speculate_in_worker(chunk: Sequence[tuple[int, Any]], now: datetime) -> Result:
+def speculate_in_worker(
+    marked: tuple[Sequence[tuple[int, Any]], Sequence[int]], now: datetime
+) -> Result:
     assert _SETUP is not None
-    return speculate(_SETUP, chunk, now)
+    return speculate(_SETUP, marked[0], now, marked[1])
+
+
+class RepeatMarker:
+    """The reader's side of `speculate`'s `repeats`: which records of a chunk may repeat a person
+    (email key seen in an earlier chunk, or twice in this one). Keeps the keys' hashes only; a
+    collision marks a record needlessly, which costs a little shipping, not a wrong result."""
+
+    def __init__(self, setup: Setup):
+        self.setup = setup
+        self.seen: set[int] = set()
+
+    def __call__(self, chunk: Sequence[tuple[int, Any]]) -> list[int]:
+        keys = [hash(email_key(self.setup, raw)) for _, raw in chunk]
+        counts = Counter(keys)
+        seen = self.seen
+        marked = [i for i, h in enumerate(keys) if h in seen or counts[h] > 1]
+        seen.update(keys)
+        return marked

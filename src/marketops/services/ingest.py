@@ -312,10 +312,14 @@ def _setup(ctx: AppContext, suppression: Any, source: str, ref_prefix: str) -> S
 def _speculated(
     chunks: Iterator[Chunk], clock: Callable[[], datetime], workers: int, setup: Setup
 ) -> Iterator[tuple[Chunk, datetime, batch_worker.Result]]:
-    """Worker speculations per chunk (`batch_worker.speculate`), in order."""
-    return _ahead(
-        chunks, clock, workers, batch_worker.init_worker, setup, batch_worker.speculate_in_worker
-    )
+    """Worker speculations per chunk (`batch_worker.speculate`), in order; each chunk travels
+    with the positions of its possible repeats (`RepeatMarker`)."""
+    mark = batch_worker.RepeatMarker(setup)
+    marked = ((c, mark(c)) for c in chunks)
+    for (chunk, _), t, result in _ahead(
+        marked, clock, workers, batch_worker.init_worker, setup, batch_worker.speculate_in_worker
+    ):
+        yield chunk, t, result
 
 
 def ingest_file(
@@ -397,8 +401,10 @@ def ingest_file(
             if file_format(path) == "csv":  # rows travel to the workers as lists
                 fh = stack.enter_context(path.open(newline="", encoding="utf-8-sig"))
                 setup.csv_header, csv_rows = csv_lists(fh)
+                names = [h.strip() for h in setup.csv_header]
+                setup.email_at = max((i for i, h in enumerate(names) if h == "email"), default=-1)
                 chunks = _chunks(csv_rows, done, batch_size)
-            for chunk, t, (lookups, speculated, stage) in _speculated(
+            for chunk, t, (lookups, speculated, stage, known) in _speculated(
                 chunks, clock, workers, setup
             ):
                 last = chunk[-1][0]
@@ -412,6 +418,7 @@ def ingest_file(
                     speculated,
                     checkpoint_at(last),
                     stage=stage,
+                    known=known,
                 )
                 if on_progress:
                     on_progress(last, lines)
