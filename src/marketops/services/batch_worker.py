@@ -261,7 +261,11 @@ class RepeatMarker:
         self.seen: set[int] = set()
 
     def __call__(self, chunk: Sequence[tuple[int, Any]]) -> list[int]:
-        keys = [hash(email_key(self.setup, raw)) for _, raw in chunk]
+        at, norm = self.setup.email_at, normalize_email
+        if self.setup.csv_header is not None and at >= 0:  # `email_key`, inlined for CSV rows
+            keys = [hash(norm(r[at] if at < len(r) else "")) for _, r in chunk]
+        else:
+            keys = [hash(email_key(self.setup, raw)) for _, raw in chunk]
         counts = Counter(keys)
         seen = self.seen
         marked = [i for i, h in enumerate(keys) if h in seen or counts[h] > 1]
