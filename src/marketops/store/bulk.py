@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -173,8 +174,8 @@ def _pg_read_time(v: datetime | None) -> datetime | None:
 
 
 def _reader(coltype: Any, dialect: str) -> Callable[[Any], Any] | None:
-    if isinstance(coltype, JSON):  # psycopg parses JSON itself; sqlite3 returns the text
-        return (lambda v: None if v is None else orjson.loads(v)) if dialect == "sqlite" else None
+    if isinstance(coltype, JSON):  # read as text on both (see `_selected`), parsed by orjson
+        return lambda v: None if v is None else orjson.loads(v)
     if isinstance(coltype, UTCDateTime):
         return _memo(_sqlite_read_time if dialect == "sqlite" else _pg_read_time)
     if isinstance(coltype, Boolean) and dialect == "sqlite":
@@ -198,6 +199,27 @@ def _memo(f: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return conv
 
 
+# psycopg caches its parse of a query only up to 50 parameters; past that it parses the text
+# again at every call (~1 ms for an `IN` list of 1,000 ids, measured). A raw cursor takes
+# PostgreSQL's own `$n` markers and parses nothing.
+_PG_PARSED_PARAMS = 50
+
+
+def _selected(table: Table, col: str, dialect: str) -> str:
+    """A JSON column is read as its text on PostgreSQL too: psycopg's own JSON loading (the
+    standard library's, per value) cost ~3 µs a value, orjson on the text well under one."""
+    if dialect == "postgresql" and isinstance(table.c[col].type, JSON):
+        return f"{col}::text"
+    return col
+
+
+@lru_cache(maxsize=64)
+def _numbered(sql: str) -> str:
+    """`sql` with its `%s` markers numbered `$1, $2, …` (a psycopg RawCursor's markers)."""
+    parts = sql.split("%s")
+    return "".join(f"{p}${i}" for i, p in enumerate(parts[:-1], 1)) + parts[-1]
+
+
 class RowDecoder:
     """Rows read through the driver as SQLAlchemy would return them (JSON parsed, aware UTC
     datetimes, booleans): the read side of RowEncoder, for hot paths that read thousands of rows
@@ -206,14 +228,22 @@ class RowDecoder:
     def __init__(self, table: Table, cols: Sequence[str], dialect: str):
         self.cols = tuple(cols)
         self.marker = param_marker(dialect)
-        self.sql = f"SELECT {', '.join(cols)} FROM {table.name}"
+        self.sql = (
+            f"SELECT {', '.join(_selected(table, c, dialect) for c in cols)} FROM {table.name}"
+        )
         self._convs = [
             (i, f) for i, c in enumerate(cols) if (f := _reader(table.c[c].type, dialect))
         ]
 
     def fetch(self, conn: Connection, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
         """Run `sql` (selecting `cols` in order) in the caller's transaction; rows as dicts."""
-        cur = conn.connection.driver_connection.cursor()
+        raw = conn.connection.driver_connection
+        if self.marker == "%s" and len(params) > _PG_PARSED_PARAMS and "%%" not in sql:
+            from psycopg import RawCursor
+
+            cur, sql = RawCursor(raw), _numbered(sql)
+        else:
+            cur = raw.cursor()
         try:
             cur.execute(sql, tuple(params))
             rows = cur.fetchall()
