@@ -58,11 +58,12 @@ SMALL_BATCH = 50  # rows; above this, executemany (PostgreSQL: pipeline mode) is
 
 
 def _last_one(f: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """`f` remembering its last answer: a chunk's rows mostly carry the same instant (`now`)."""
+    """`f` remembering its last answer: a chunk's rows mostly carry the same instant (`now`),
+    often as equal but distinct objects (each person's `now + delay`)."""
     last: list[Any] = [object(), None]
 
     def conv(v: Any) -> Any:
-        if v is not last[0]:
+        if v is not last[0] and v != last[0]:
             last[0], last[1] = v, f(v)
         return last[1]
 
