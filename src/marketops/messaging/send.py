@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import formataddr
 from typing import Any, Literal
@@ -240,7 +240,7 @@ class _Batch:
             if key in lost:  # a concurrent call decided first: its answer stands
                 out.append(_result(lost[key]))
             elif res.status == "queued" and res.delivery_id is None:
-                out.append(replace(res, delivery_id=self.decided[key]["delivery_id"]))
+                out.append(SendResult("queued", None, None, self.decided[key]["delivery_id"]))
             else:
                 out.append(res)
         return out
