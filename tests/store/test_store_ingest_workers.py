@@ -6,6 +6,7 @@ leads, activities, events (in order), SLA timers, quarantine and round-robin pos
 """
 
 import csv
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -173,13 +174,18 @@ def test_crash_mid_file_with_workers_resumes_without_loss_or_duplicates(
         return real(*args, **kwargs)
 
     monkeypatch.setattr(ingest_mod, "commit_chunk", crashing)
+    scratch = tmp_path / "scratch"  # where SQLite's stage files go (`batch_stage`)
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     with pytest.raises(KeyboardInterrupt):
         ingest_file(ctx, path, batch_size=250, workers=2, now=lambda: NOW)
+    assert list(scratch.iterdir()) == []  # the stage files went with the failed run
     with ctx.engine.connect() as conn:
         assert conn.scalar(select(ingest_runs.c.rows_done)) == 500  # two chunks committed
     monkeypatch.setattr(ingest_mod, "commit_chunk", real)
     resumed = ingest_file(ctx, path, batch_size=250, workers=2, now=lambda: NOW)
     assert resumed.resumed_from == 500 and resumed.rows == 1500
+    assert list(scratch.iterdir()) == []
 
     reference = _reference(ctx, request, tmp_path, monkeypatch)
     clean = ingest_file(reference, path, batch_size=250, workers=1, now=lambda: NOW)
