@@ -199,15 +199,17 @@ def test_crash_mid_file_with_workers_resumes_without_loss_or_duplicates(
 def test_repeat_marker_marks_emails_seen_before_or_twice_in_a_chunk(ctx) -> None:
     """The reader marks which records may repeat a person (their normalized leads travel back
     so the writer need not prepare them again): emails seen in an earlier chunk, and every
-    record of an email that appears twice in the chunk, matched as `normalize` matches them."""
+    record of an email that appears twice in the chunk, matched as `normalize` matches them;
+    and which come after an earlier record of that email (the workers leave those to the
+    writer)."""
     from marketops.services.batch_worker import RepeatMarker, Setup
 
     setup = Setup(ctx.config, ctx.suppression_index(), [], None, "sqlite", "f.csv", "ab")
     setup.csv_header, setup.email_at = ["first_name", "email"], 1
     mark = RepeatMarker(setup)
     first = [(1, ["Ann", "ann@x.org"]), (2, ["Bob", " BOB@x.org"]), (3, ["Bo", "bob@x.org "])]
-    assert mark(first) == [1, 2]
+    assert mark(first) == ([1, 2], {2})  # the second Bob comes after the first
     second = [(4, ["Cy", "cy@x.org"]), (5, ["Ann", "ANN@X.ORG"]), (6, ["Short"])]
-    assert mark(second) == [1]
+    assert mark(second) == ([1], {1})
     rows = RepeatMarker(Setup(ctx.config, ctx.suppression_index(), [], None, "sqlite", "f", "a"))
-    assert rows([(1, {"email": "a@x.org"}), (2, {"email": "A@x.org"}), (3, {})]) == [0, 1]
+    assert rows([(1, {"email": "a@x.org"}), (2, {"email": "A@x.org"}), (3, {})]) == ([0, 1], {1})

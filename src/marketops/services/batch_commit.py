@@ -25,6 +25,7 @@ from marketops.services.batch_worker import (
     ACTIVITY_INSERT,
     EVENT_INSERT,
     LEAD_HEAD,
+    Deferred,
     Rejected,
     Setup,
     Speculated,
@@ -131,7 +132,7 @@ def _write(
 
     speculated = [as_speculated(s) for s in results]
     emails = leads_repo.known_emails(
-        conn, [s.email for s in speculated if isinstance(s, Speculated)]
+        conn, [s.email for s in speculated if not isinstance(s, Rejected)]
     )
     existing = leads_repo.load_by_emails(conn, emails) if emails else {}
     existing_ids = {s.id for s in existing.values()}
@@ -147,7 +148,7 @@ def _write(
             tally.append(("quarantined", False, None, False, s.reasons))
             continue
         prior = known.get(s.email)
-        if prior is None and trusted:
+        if prior is None and trusted and not isinstance(s, Deferred):
             a = _keep(w, setup, i, s, slots, now)
             placed[i] = (a.queue, a.owner) if a is not None else (None, None)
             known[s.email] = i

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -136,6 +136,13 @@ class Speculated(NamedTuple):
     reasons: list[str]
 
 
+class Deferred(NamedTuple):
+    """A record whose email came earlier in the file: the writer decides it (it updates that
+    person), so the worker only validates and normalizes it (its lead travels in `known`)."""
+
+    email: str
+
+
 class Rejected(NamedTuple):
     """A quarantined record, encoded, with its error reasons for the summary."""
 
@@ -171,12 +178,18 @@ def email_key(setup: Setup, raw: Any) -> str:
 
 
 def speculate(
-    setup: Setup, chunk: Sequence[tuple[int, Any]], now: datetime, repeats: Iterable[int] = ()
+    setup: Setup,
+    chunk: Sequence[tuple[int, Any]],
+    now: datetime,
+    repeats: Iterable[int] = (),
+    later: Collection[int] = (),
 ) -> Result:
     """The chunk's enricher answers, per record its speculation or its rejection, the file its
     rows were staged in (`setup.stage_dir` set: the speculations then carry no rows), and for
     the `repeats` positions (emails seen earlier in the file or twice in the chunk: the writer
-    decides those again) the normalized lead, so the writer need not validate and normalize."""
+    decides those again) the normalized lead, so the writer need not validate and normalize.
+    `later` (of `repeats`: an earlier record of the file has the same email) are not decided
+    here at all (`Deferred`)."""
     cfg, enc = setup.cfg, setup.encoders
     prepared = [prepare_row(setup.record(raw), cfg, now) for _, raw in chunk]
     lookups = lookups_of(setup.enrichers, prepared)
@@ -199,6 +212,9 @@ def speculate(
             )
             reasons = [f"{x.field}: {x.rule}" for x in p.issues if x.severity == "error"]
             out.append(Rejected(enc.quarantine(row), reasons))
+            continue
+        if i in later:
+            out.append(Deferred(p.lead.email))
             continue
         j = judge(enrich(p.lead, lookups), None, cfg, setup.suppression, now, new_lead_id)
         matched, why = None, []
@@ -228,11 +244,11 @@ def speculate(
     return lookups, out, path, known
 
 
-def as_speculated(item: tuple[Any, ...] | Rejected) -> Speculated | Rejected:
+def as_speculated(item: tuple[Any, ...]) -> Speculated | Rejected | Deferred:
     """A result item as it travelled back: speculations go as plain tuples, because unpickling a
     NamedTuple calls its Python `__new__` once per record (~2 µs of the writer's time); this
     gives the tuple its field names back without that call."""
-    return item if isinstance(item, Rejected) else tuple.__new__(Speculated, item)
+    return item if isinstance(item, Rejected | Deferred) else tuple.__new__(Speculated, item)
 
 
 _SETUP: Setup | None = None
@@ -244,23 +260,26 @@ def init_worker(setup: Setup) -> None:
     _SETUP = setup
 
 
-def speculate_in_worker(
-    marked: tuple[Sequence[tuple[int, Any]], Sequence[int]], now: datetime
-) -> Result:
+Marks = tuple[list[int], set[int]]  # `RepeatMarker`'s answer: (repeats, later)
+
+
+def speculate_in_worker(marked: tuple[Sequence[tuple[int, Any]], Marks], now: datetime) -> Result:
     assert _SETUP is not None
-    return speculate(_SETUP, marked[0], now, marked[1])
+    chunk, (repeats, later) = marked
+    return speculate(_SETUP, chunk, now, repeats, later)
 
 
 class RepeatMarker:
-    """The reader's side of `speculate`'s `repeats`: which records of a chunk may repeat a person
-    (email key seen in an earlier chunk, or twice in this one). Keeps the keys' hashes only; a
-    collision marks a record needlessly, which costs a little shipping, not a wrong result."""
+    """The reader's side of `speculate`'s `repeats` and `later`: which records of a chunk may
+    repeat a person (email key seen in an earlier chunk, or twice in this one), and which of them
+    come after an earlier record with that key. Keeps the keys' hashes only; a collision marks a
+    record needlessly, which costs the writer a decision, not a wrong result."""
 
     def __init__(self, setup: Setup):
         self.setup = setup
         self.seen: set[int] = set()
 
-    def __call__(self, chunk: Sequence[tuple[int, Any]]) -> list[int]:
+    def __call__(self, chunk: Sequence[tuple[int, Any]]) -> Marks:
         at, norm = self.setup.email_at, normalize_email
         if self.setup.csv_header is not None and at >= 0:  # `email_key`, inlined for CSV rows
             keys = [hash(norm(r[at] if at < len(r) else "")) for _, r in chunk]
@@ -268,6 +287,13 @@ class RepeatMarker:
             keys = [hash(email_key(self.setup, raw)) for _, raw in chunk]
         counts = Counter(keys)
         seen = self.seen
-        marked = [i for i, h in enumerate(keys) if h in seen or counts[h] > 1]
+        marked, later = [], set()
+        for i, h in enumerate(keys):
+            if h in seen:
+                marked.append(i)
+                later.add(i)
+            elif counts[h] > 1:
+                marked.append(i)
+                seen.add(h)
         seen.update(keys)
-        return marked
+        return marked, later
