@@ -72,6 +72,13 @@ def create_store_engine(url: str, *, pool_size: int = 10, **kwargs: Any) -> Engi
             # so a read never waits for, or blocks, a writer (WAL gives it a snapshot)
             conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get(_WRITE) else "BEGIN")
 
+        @event.listens_for(engine, "checkin")
+        def _on_checkin(dbapi_conn, record):  # type: ignore[no-untyped-def]
+            # a bulk checkpoint interval lasts while its writer holds the connection: the next
+            # user of the pooled connection gets the store's own (`checkpoint_every`)
+            if record.info.pop(_BULK_WAL, False) and dbapi_conn is not None:
+                dbapi_conn.execute(f"PRAGMA wal_autocheckpoint={WAL_PAGES_DEFAULT}")
+
         engine.begin = _write_begin(engine)  # type: ignore[method-assign]
         return engine
     return create_engine(
@@ -142,7 +149,12 @@ WAL_PAGES_DEFAULT = 1000
 WAL_PAGES_BULK = 100_000  # ~400 MB of WAL at most
 
 
+_BULK_WAL = "marketops_bulk_wal"
+
+
 def checkpoint_every(conn: Connection, pages: int) -> None:
-    """Set this SQLite connection's automatic checkpoint interval (no-op on PostgreSQL)."""
+    """Set this SQLite connection's automatic checkpoint interval (no-op on PostgreSQL); any
+    other than the store's own is set back when the connection returns to the pool."""
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint={int(pages)}")
+        conn.connection.info[_BULK_WAL] = pages != WAL_PAGES_DEFAULT
