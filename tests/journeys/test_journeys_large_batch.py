@@ -4,17 +4,19 @@ the scheduler takes for thousands of people, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import uuid
+from contextlib import ExitStack
 from datetime import timedelta
 
 import pytest
 from journeys_helpers import T0, duplicated_steps, write_journey
-from sqlalchemy import insert, select
+from sqlalchemy import event, insert, select
 
 from marketops.journeys.runner import _claim, _leads, step_tick
 from marketops.journeys.triggers import Candidate, enrol_many
 from marketops.journeys.versions import definition, publish
 from marketops.messaging.send import message_key
 from marketops.notify.outbox import enqueue
+from marketops.store.db import WAL_PAGES_BULK, WAL_PAGES_DEFAULT
 from marketops.store.schema import leads
 from marketops.store.tables_journeys import journey_enrolments, journey_step_runs
 from marketops.store.tables_messaging import email_sends
@@ -129,3 +131,39 @@ def test_a_large_batch_runs_every_step_once_with_the_right_ids(ctx) -> None:  # 
         queued = conn.execute(select(email_sends.c.id).where(email_sends.c.status == "queued"))
         assert len(queued.all()) == 2 * N
     assert set(done) == {"completed"} and total == 4 * N and duplicated_steps(ctx) == 0
+
+
+def test_sqlite_checkpoints_once_a_drain(ctx) -> None:  # type: ignore[no-untyped-def]
+    """While claims come back full the WAL is not checkpointed at each commit; the interval is
+    the store's own again once the tick's connection is back in the pool, and the drain's last,
+    partial claim commits under it (its commit checkpoints)."""
+    if ctx.engine.dialect.name != "sqlite":
+        pytest.skip("a SQLite connection setting (PostgreSQL has no WAL checkpoint interval)")
+    write_journey(ctx.workspace.root, "bulk", NURTURE)
+    publish(ctx, "bulk", now=T0)
+    _people(ctx)
+    ctx.engine.dispose()
+
+    def intervals() -> set[int]:
+        """The interval of every connection in the pool (all checked out at once)."""
+        with ExitStack() as stack:
+            pooled = max(1, ctx.engine.pool.checkedin())
+            conns = [stack.enter_context(ctx.engine.connect()) for _ in range(pooled)]
+            return {c.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one() for c in conns}
+
+    assert intervals() == {WAL_PAGES_DEFAULT}
+    seen: list[int] = []
+
+    @event.listens_for(ctx.engine, "commit")
+    def _at_commit(conn) -> None:  # type: ignore[no-untyped-def]
+        seen.append(conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one())
+
+    claimed = []
+    while n := step_tick(ctx, T0, limit=50):
+        claimed.append(n)
+        assert intervals() == {WAL_PAGES_DEFAULT}  # no pooled connection keeps the bulk one
+    event.remove(ctx.engine, "commit", _at_commit)
+    assert claimed == [50, 50, 20]
+    # two full claims, the partial one, then the empty claim that ends the drain
+    assert seen == [WAL_PAGES_BULK, WAL_PAGES_BULK, WAL_PAGES_DEFAULT, WAL_PAGES_DEFAULT]
+    assert duplicated_steps(ctx) == 0
