@@ -6,6 +6,7 @@ leads, activities, events (in order), SLA timers, quarantine and round-robin pos
 """
 
 import csv
+import json
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -89,6 +90,27 @@ def test_workers_give_the_one_process_result(ctx, request, tmp_path: Path, monke
     for table in want:
         assert got[table] == want[table], table
     assert len(want["timers"]) > 0
+    reference.close()
+
+
+def test_workers_give_the_one_process_result_from_json_lines(
+    ctx, request, tmp_path: Path, monkeypatch
+) -> None:
+    """JSON lines travel to the workers as dicts (repeats marked from the dict's email), with
+    a line that is not JSON among them."""
+    rows = list(csv.DictReader(write_csv(tmp_path / "leads.csv", 900, seed=5, now=NOW).open()))
+    lines = [json.dumps({k: v for k, v in r.items() if v != ""}) for r in rows]
+    lines.insert(100, "{not json")
+    path = tmp_path / "leads.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    reference = _reference(ctx, request, tmp_path, monkeypatch)
+    one = ingest_file(reference, path, batch_size=200, workers=1, now=lambda: NOW)
+    two = ingest_file(ctx, path, batch_size=200, workers=2, now=lambda: NOW)
+    assert two.as_dict() == one.as_dict()
+    assert one.updated > 0 and one.quarantined > 0
+    want, got = _dump(reference.engine), _dump(ctx.engine)
+    for table in want:
+        assert got[table] == want[table], table
     reference.close()
 
 
