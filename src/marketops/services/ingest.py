@@ -28,7 +28,7 @@ from sqlalchemy import insert, select, update
 from marketops.errors import MarketopsError, Problem
 from marketops.pipeline.runner import CompiledConfig, Outcome, Prepared
 from marketops.services import batch_worker
-from marketops.services.batch_commit import Tally, commit_chunk, store_defaults
+from marketops.services.batch_commit import Tally, commit_chunk
 from marketops.services.batch_worker import BAD_LINE, Setup, csv_row, prepare_row
 from marketops.services.capture import Batch, capture
 from marketops.services.context import AppContext
@@ -281,11 +281,6 @@ def _bulk_gc() -> Iterator[None]:
         gc.unfreeze()
 
 
-def _store_defaults(ctx: AppContext) -> None:
-    with ctx.engine.connect() as conn:
-        store_defaults(conn)
-
-
 def _identity_realtime(ctx: AppContext) -> bool:
     """Real-time identity linking reads every decided lead: it keeps the one-process path."""
     from marketops.identity.service import config
@@ -393,7 +388,6 @@ def ingest_file(
         setup = _setup(ctx, suppression, source, digest[:16])
         with contextlib.ExitStack() as stack:
             stack.enter_context(_bulk_gc())
-            stack.callback(_store_defaults, ctx)  # the batch's SQLite settings end with it
             if setup.dialect == "sqlite":  # workers stage rows in files (`batch_stage`)
                 setup.stage_dir = stack.enter_context(
                     tempfile.TemporaryDirectory(prefix="marketops-stage-")
