@@ -7,6 +7,7 @@ read, round-robin cursors locked, stages decided and everything written in one t
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -15,7 +16,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from marketops.identity.service import link_outcomes
 from marketops.pipeline.enrich import company_domains
@@ -25,6 +26,12 @@ from marketops.services.context import AppContext
 from marketops.store import leads_repo
 
 T = TypeVar("T")
+
+log = logging.getLogger("marketops.capture")
+
+# PostgreSQL aborts one of two transactions that wait on each other's row locks (deadlock
+# detected) or, at a stricter isolation level, that cannot be serialised; run again, it succeeds
+RETRY_SQLSTATES = frozenset({"40P01", "40001"})
 
 
 def new_lead_id() -> str:
@@ -101,8 +108,11 @@ def capture(
 
 
 def in_transaction(ctx: AppContext, write: Callable[[Connection], T]) -> T:
-    """`write(conn)` in one write transaction, retried when a concurrent writer created the same
-    email first (PostgreSQL raises IntegrityError; the retry sees the other lead)."""
+    """`write(conn)` in one write transaction, run again (up to three times in all) when a
+    concurrent writer created the same email first (PostgreSQL raises IntegrityError; the retry
+    sees the other lead) or PostgreSQL aborted it to break a deadlock: a batch locks the
+    round-robin cursors of its leads' queues lead by lead, so two batches routing to the same
+    queues in different orders can wait on each other."""
     for attempt in range(3):
         try:
             with ctx.engine.begin() as conn:
@@ -110,4 +120,9 @@ def in_transaction(ctx: AppContext, write: Callable[[Connection], T]) -> T:
         except IntegrityError:
             if attempt == 2:
                 raise
+        except DBAPIError as exc:
+            state = getattr(exc.orig, "sqlstate", None)
+            if state not in RETRY_SQLSTATES or attempt == 2:
+                raise
+            log.warning("write transaction aborted by the store (%s); running it again", state)
     raise AssertionError("unreachable")
