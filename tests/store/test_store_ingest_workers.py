@@ -235,3 +235,29 @@ def test_repeat_marker_marks_emails_seen_before_or_twice_in_a_chunk(ctx) -> None
     assert mark(second) == ([1], {1})
     rows = RepeatMarker(Setup(ctx.config, ctx.suppression_index(), [], None, "sqlite", "f", "a"))
     assert rows([(1, {"email": "a@x.org"}), (2, {"email": "A@x.org"}), (3, {})]) == ([0, 1], {1})
+
+
+def test_stage_folders_of_killed_ingests_are_swept(tmp_path, monkeypatch) -> None:
+    """A killed ingest leaves its stage folder behind (no cleanup ran); the next ingest removes
+    folders whose process is gone and leaves those of running ones (and folders not ours)."""
+    import os
+    import subprocess
+    import sys
+
+    from marketops.services import batch_stage
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    left = tmp_path / f"marketops-stage-{gone.pid}-abc"
+    left.mkdir()
+    (left / "chunk-1.db").write_bytes(b"staged rows")
+    running = tmp_path / f"marketops-stage-{os.getppid()}-def"
+    running.mkdir()
+    unnamed = tmp_path / "marketops-stage-xyz"
+    unnamed.mkdir()
+    with batch_stage.stage_dir() as mine:
+        assert Path(mine).name.startswith(f"marketops-stage-{os.getpid()}-")
+        assert not left.exists()
+        assert running.exists() and unnamed.exists()
+    assert not Path(mine).exists()

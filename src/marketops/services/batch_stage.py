@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sqlite3
+import tempfile
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,6 +23,33 @@ from sqlalchemy import Connection
 
 STAGE = "batch_stage"  # the attached file's schema name
 ROUTED_K = 1_000_000  # a kept speculation's `routed` event follows its staged events
+
+
+PREFIX = "marketops-stage-"
+
+
+def stage_dir() -> tempfile.TemporaryDirectory[str]:
+    """A folder for one ingest's stage files, named after this process; folders left by an
+    ingest whose process is gone (killed: no cleanup ran) are removed first. A re-run derives
+    every stage file again from the input, so nothing in them is ever needed again."""
+    root = tempfile.gettempdir()
+    for name in os.listdir(root):
+        if name.startswith(PREFIX) and not _alive(name[len(PREFIX) :].split("-", 1)[0]):
+            shutil.rmtree(os.path.join(root, name), ignore_errors=True)
+    return tempfile.TemporaryDirectory(prefix=f"{PREFIX}{os.getpid()}-")
+
+
+def _alive(pid: str) -> bool:
+    """Is the process still there (a folder of another user's or one not named by us: yes)."""
+    if not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def _cols(names: Sequence[str]) -> str:

@@ -14,7 +14,6 @@ import hashlib
 import json
 import multiprocessing
 import os
-import tempfile
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -27,7 +26,7 @@ from sqlalchemy import insert, select, update
 
 from marketops.errors import MarketopsError, Problem
 from marketops.pipeline.runner import CompiledConfig, Outcome, Prepared
-from marketops.services import batch_worker
+from marketops.services import batch_stage, batch_worker
 from marketops.services.batch_commit import Tally, commit_chunk
 from marketops.services.batch_worker import BAD_LINE, Setup, csv_row, prepare_row
 from marketops.services.capture import Batch, capture
@@ -389,9 +388,7 @@ def ingest_file(
         with contextlib.ExitStack() as stack:
             stack.enter_context(_bulk_gc())
             if setup.dialect == "sqlite":  # workers stage rows in files (`batch_stage`)
-                setup.stage_dir = stack.enter_context(
-                    tempfile.TemporaryDirectory(prefix="marketops-stage-")
-                )
+                setup.stage_dir = stack.enter_context(batch_stage.stage_dir())
             if file_format(path) == "csv":  # rows travel to the workers as lists
                 fh = stack.enter_context(path.open(newline="", encoding="utf-8-sig"))
                 setup.csv_header, csv_rows = csv_lists(fh)
