@@ -67,3 +67,60 @@ def test_simulate_decides_each_email_as_the_worker_does(ctx, monkeypatch) -> Non
         if r["template"] == "welcome" and r["status"] == "queued"
     }
     assert set(sent_at) == {us, jp}
+
+
+MEMBERSHIP = {
+    "entry": {"form_fill": True},
+    "goals": [{"name": "shortlisted", "in_segment": "upsell-candidates"}],
+    "steps": [
+        {
+            "id": "check",
+            "branch": [
+                {"when": {"in_segment": "webinar-2026-attendees"}, "goto": "attendee"},
+                {"goto": "other"},
+            ],
+        },
+        {"id": "attendee", "update_field": {"field": "route", "value": "a"}, "next": "w"},
+        {"id": "other", "update_field": {"field": "route", "value": "o"}, "next": "w"},
+        {"id": "w", "wait": {"delay": "3d"}},
+        {"id": "end", "update_field": {"field": "done", "value": 1}},
+    ],
+}
+
+
+def test_simulate_reads_memberships_as_they_were(ctx) -> None:
+    """Branches and goals on membership see the membership log at each instant: a list joined
+    before entry steers the branch, a list joined during the wait ends it by the goal; the worker
+    over the same history does the same."""
+    from marketops.segments.service import add_to_list
+
+    write_journey(ctx.workspace.root, "members", MEMBERSHIP)
+    clock = Clock()
+    publish(ctx, "members", now=clock())
+    start = clock()
+    a = lead(ctx, "a@members.example", clock(), activity="webinar")
+    b = lead(ctx, "b@members.example", clock(), activity="webinar")
+    with ctx.engine.begin() as conn:
+        add_to_list(conn, "webinar-2026-attendees", [a], clock(), source="test")
+    clock.advance(minutes=1)
+    for email in ("a@members.example", "b@members.example"):
+        lead(ctx, email, clock(), activity="form_fill")
+    drain(ctx, clock)  # both enter; a goes the attendee way
+    clock.advance(days=1)
+    with ctx.engine.begin() as conn:
+        add_to_list(conn, "upsell-candidates", [b], clock(), source="test")
+    drain(ctx, clock)  # b leaves by the goal, mid-wait
+    clock.advance(days=3)
+    drain(ctx, clock)  # a completes
+
+    sim = simulate(ctx, "members", since=start - timedelta(minutes=1), until=clock())
+    assert (sim["entered"], sim["completed"], sim["goals"]) == (2, 1, {"shortlisted": 1})
+    assert (sim["steps"]["attendee"], sim["steps"]["other"], sim["steps"]["end"]) == (1, 1, 1)
+    with ctx.engine.connect() as conn:
+        from marketops.store.tables_journeys import journey_enrolments as je
+        from marketops.store.tables_journeys import journey_step_runs as jr
+
+        real = Counter(conn.execute(select(jr.c.step)).scalars())
+        ended = dict(conn.execute(select(je.c.lead_id, je.c.goal)).all())
+    assert (real["attendee"], real["other"], real["end"]) == (1, 1, 1)
+    assert ended == {a: None, b: "shortlisted"}

@@ -3,14 +3,15 @@
 Entries come from the same trigger sources the worker reads (segment entries are recomputed at
 each past instant with the pure segment evaluator over the activities up to then). Each entrant
 then walks the steps on a virtual clock: waits end at their computed time, an event wait ends
-at the first matching activity/event in history, goals look at the lead's stage at that instant
-(from its stage history). Each email takes the real send's decision (`policy.hold_back`):
+at the first matching activity/event in history, goals and branches look at the lead's stage and
+segment/list memberships at that instant (stage history, the membership log), and a stage move or
+a segment entry during a wait reaches a goal then, as the worker's wake-up does. Each email takes the real send's decision (`policy.hold_back`):
 consent, unsubscribes and do-not-contact, the journey's suppression segments, and for marketing
 email the frequency cap (the stored sends plus this replay's own) and quiet hours in the
 contact's zone — a deferral moves that person's clock on to when it would have gone. An email
-that may go is rendered (a render error counts as failed) but not sent. Fields other than the
-stage, consent, unsubscribes, do-not-contact and segment memberships are today's values:
-history keeps stage moves and sends, not every edit.
+that may go is rendered (a render error counts as failed) but not sent. Other fields, consent,
+unsubscribes, do-not-contact and the suppression segments' members are today's values: history
+keeps stage moves, membership changes and sends, not every edit.
 """
 
 from __future__ import annotations
@@ -99,6 +100,7 @@ class History:
                 self.sent[lid].append(at)
             self.unsubscribed = set(conn.execute(select(email_unsubscribes.c.lead_id)).scalars())
         self.members: dict[str, set[str]] = {}  # suppression segments: stored (today's) members
+        self.changes: dict[str, list[tuple[datetime, str, str]]] = {}  # `member_at`, per lead
         for d in (self.acts, self.api, self.track):
             for v in d.values():
                 v.sort()
@@ -110,6 +112,35 @@ class History:
             with self.engine.connect() as conn:
                 self.members[segment] = members_of(conn, segment)
         return lead_id in self.members[segment]
+
+    def member_at(self, lead_id: str, at: datetime) -> engine.Membership:
+        """The lead's segment and list memberships as they were at `at`, from the membership
+        log (`segment_changes`: every entry and exit with its time), for goals and branches;
+        read once per lead, and only if a goal or branch asks."""
+
+        def member(segment: str) -> bool:
+            state = False
+            for t, seg, change in self.changes_of(lead_id):
+                if t > at:
+                    break
+                if seg == segment:
+                    state = change == "entered"
+            return state
+
+        return member
+
+    def changes_of(self, lead_id: str) -> list[tuple[datetime, str, str]]:
+        if lead_id not in self.changes:
+            from marketops.store.tables_segments import segment_changes as sc
+
+            with self.engine.connect() as conn:
+                rows = conn.execute(
+                    select(sc.c.at, sc.c.segment, sc.c.change)
+                    .where(sc.c.lead_id == lead_id)
+                    .order_by(sc.c.at, sc.c.id)
+                )
+                self.changes[lead_id] = [tuple(r) for r in rows]  # type: ignore[misc]
+        return self.changes[lead_id]
 
     def list_entries(self, name: str) -> list[tuple[datetime, str]]:
         from marketops.store.tables_segments import segment_changes as sc
@@ -249,10 +280,10 @@ def _walk(
     """One person through the journey on a virtual clock: (how they ended, when)."""
     t = entered
     step_id: str | None = journey.steps[0].id
-    no_segments = engine.member_of(set())
+    segment_goals = any(g.in_segment for g in journey.goals)
     for _ in range(MAX_STEPS):
         view = h.view_at(lid, t)
-        goal = engine.goal_reached(journey.goals, view, no_segments)
+        goal = engine.goal_reached(journey.goals, view, h.member_at(lid, t))
         if goal:
             tally["goals"][goal] += 1
             return "goal", t
@@ -263,10 +294,14 @@ def _walk(
         outcome = "done"
         if step.wait is not None:
             end = engine.wait_end(step.wait, t, view, journey.time_zone)
-            # a goal reached during the wait (a stage move) ends it early
-            moves = [s for s, _, _ in h.stages.get(lid, []) if t < s <= min(end, until)]
-            for s in moves:
-                g = engine.goal_reached(journey.goals, h.view_at(lid, s), no_segments)
+            # a goal reached during the wait (a stage move, a segment entry) ends it early, as
+            # the worker's wake-up scan does
+            horizon = min(end, until)
+            moves = {s for s, _, _ in h.stages.get(lid, []) if t < s <= horizon}
+            if segment_goals:
+                moves |= {c for c, _, _ in h.changes_of(lid) if t < c <= horizon}
+            for s in sorted(moves):
+                g = engine.goal_reached(journey.goals, h.view_at(lid, s), h.member_at(lid, s))
                 if g:
                     tally["goals"][g] += 1
                     return "goal", s
@@ -283,7 +318,7 @@ def _walk(
             else:
                 t = end
         elif step.branch is not None:
-            _, target = engine.choose_arm(step, view, no_segments)
+            _, target = engine.choose_arm(step, view, h.member_at(lid, t))
         elif step.send_email is not None:
             t = _send(h, journey, step, lid, t, ws, tally)
             if t > until:
