@@ -124,3 +124,41 @@ def test_simulate_reads_memberships_as_they_were(ctx) -> None:
         ended = dict(conn.execute(select(je.c.lead_id, je.c.goal)).all())
     assert (real["attendee"], real["other"], real["end"]) == (1, 1, 1)
     assert ended == {a: None, b: "shortlisted"}
+
+
+def test_simulate_suppresses_only_from_when_someone_joined(ctx, monkeypatch) -> None:
+    """A suppression list joined between two sends holds back only the second, in the replay
+    as in the worker."""
+    from marketops.segments.service import add_to_list
+
+    monkeypatch.setenv("MARKETOPS_SECRET_KEY", "journey-test-key-0123456789abcdef")
+    body = {
+        "entry": {"form_fill": True},
+        "suppression_segments": ["do-not-email"],
+        "steps": [
+            {"id": "e1", "send_email": {"template": "nurture_1"}},
+            {"id": "w", "wait": {"delay": "2d"}},
+            {"id": "e2", "send_email": {"template": "nurture_2"}},
+        ],
+    }
+    write_journey(ctx.workspace.root, "quiet", body)
+    clock = Clock()
+    publish(ctx, "quiet", now=clock())
+    start = clock()
+    who = lead(
+        ctx, "q@sim.example", clock(), country="US", consent_email=True, activity="form_fill"
+    )
+    drain(ctx, clock)
+    clock.advance(days=1)
+    with ctx.engine.begin() as conn:
+        add_to_list(conn, "do-not-email", [who], clock(), source="test")
+    clock.advance(days=1, minutes=1)
+    drain(ctx, clock)
+
+    sim = simulate(ctx, "quiet", since=start - timedelta(minutes=1), until=clock())
+    with ctx.engine.connect() as conn:
+        real = dict(conn.execute(select(email_sends.c.template, email_sends.c.status)).all())
+    assert real == {"nurture_1": "queued", "nurture_2": "skipped"}
+    assert sim["emails"]["nurture_1"]["sent"] == 1
+    assert sim["emails"]["nurture_2"]["skipped"] == 1
+    assert sim["emails"]["nurture_2"]["reasons"] == {"suppression_segment:do-not-email": 1}

@@ -4,14 +4,15 @@ Entries come from the same trigger sources the worker reads (segment entries are
 each past instant with the pure segment evaluator over the activities up to then). Each entrant
 then walks the steps on a virtual clock: waits end at their computed time, an event wait ends
 at the first matching activity/event in history, goals and branches look at the lead's stage and
-segment/list memberships at that instant (stage history, the membership log), and a stage move or
-a segment entry during a wait reaches a goal then, as the worker's wake-up does. Each email takes the real send's decision (`policy.hold_back`):
-consent, unsubscribes and do-not-contact, the journey's suppression segments, and for marketing
-email the frequency cap (the stored sends plus this replay's own) and quiet hours in the
-contact's zone — a deferral moves that person's clock on to when it would have gone. An email
-that may go is rendered (a render error counts as failed) but not sent. Other fields, consent,
-unsubscribes, do-not-contact and the suppression segments' members are today's values: history
-keeps stage moves, membership changes and sends, not every edit.
+segment/list memberships at that instant (stage history, the membership log), and a stage move
+or a segment entry during a wait reaches a goal then, as the worker's wake-up does. Each email
+takes the real send's decision (`policy.hold_back`) at its instant: the journey's suppression
+segments as their members were then; consent, unsubscribes and do-not-contact as they are today
+(an unsubscribe withdraws the lead's consent); and for marketing email the frequency cap (the
+stored sends plus this replay's own) and quiet hours in the contact's zone; a deferral moves that
+person's clock on to when it would have gone. An email that may go is rendered (a render error
+counts as failed) but not sent. Other fields are today's values: history keeps stage moves,
+membership changes and sends, not every edit.
 """
 
 from __future__ import annotations
@@ -99,19 +100,10 @@ class History:
             ):
                 self.sent[lid].append(at)
             self.unsubscribed = set(conn.execute(select(email_unsubscribes.c.lead_id)).scalars())
-        self.members: dict[str, set[str]] = {}  # suppression segments: stored (today's) members
         self.changes: dict[str, list[tuple[datetime, str, str]]] = {}  # `member_at`, per lead
         for d in (self.acts, self.api, self.track):
             for v in d.values():
                 v.sort()
-
-    def member(self, segment: str, lead_id: str) -> bool:
-        if segment not in self.members:
-            from marketops.segments.membership import members_of
-
-            with self.engine.connect() as conn:
-                self.members[segment] = members_of(conn, segment)
-        return lead_id in self.members[segment]
 
     def member_at(self, lead_id: str, at: datetime) -> engine.Membership:
         """The lead's segment and list memberships as they were at `at`, from the membership
@@ -365,7 +357,7 @@ def _send(
             t,
             unsubscribed=lid in h.unsubscribed,
             on_dnc=on_do_not_contact(h.dnc, lead["email"]),
-            suppressed_by=next((s for s in journey.suppression_segments if h.member(s, lid)), None),
+            suppressed_by=next(filter(h.member_at(lid, t), journey.suppression_segments), None),
             recent=h.sent.get(lid, ()),
             zone=zone,
             quiet_end=quiet_until(t, zone, cfg.quiet_hours),
