@@ -56,7 +56,7 @@ from marketops.services.context import AppContext
 from marketops.store.schema import leads
 from marketops.store.tables_journeys import journey_enrolments, journey_step_runs
 from marketops.store.tables_notify import outbox
-from marketops.testing.pgserver import PostgresServer
+from marketops.testing.pgserver import temporary_server
 from marketops.workspace import Workspace
 from marketops.workspace.scaffold import init_workspace
 
@@ -338,8 +338,7 @@ def main() -> None:
                 args.workers,
             )
         if args.postgres:
-            pg = PostgresServer(Path(tempfile.mkdtemp(prefix="marketops-pg-"))).start()
-            try:
+            with temporary_server() as pg:
                 results["PostgreSQL"] = bench(
                     "PostgreSQL",
                     ws,
@@ -350,8 +349,6 @@ def main() -> None:
                     args.limit,
                     args.workers,
                 )
-            finally:
-                pg.stop()
         kind = "webhook" if args.webhooks else "email"
         print(
             f"summary ({kind} nurture, {args.n:,} people, {args.limit:,} a call,"

@@ -13,8 +13,10 @@ the comparison printed is between store backends and worker counts.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
+import shutil
 import statistics
 import tempfile
 import threading
@@ -32,7 +34,7 @@ from marketops.notify.receiver import Receiver
 from marketops.notify.senders import Senders
 from marketops.services.context import AppContext
 from marketops.store.tables_notify import outbox_attempts
-from marketops.testing.pgserver import PostgresServer
+from marketops.testing.pgserver import temporary_server
 from marketops.worker.jobs import Job
 from marketops.worker.runner import run_worker
 from marketops.workspace import Workspace
@@ -146,9 +148,11 @@ def main() -> None:
         )
     )
     pg = None
+    stack = contextlib.ExitStack()  # the PostgreSQL server and the workspace, deleted at the end
+    stack.callback(shutil.rmtree, base, ignore_errors=True)
     configs = [("sqlite", 1)]
     if not args.skip_postgres:
-        pg = PostgresServer(Path(tempfile.mkdtemp(prefix="outbox-bench-pg-"))).start()
+        pg = stack.enter_context(temporary_server("outbox-bench-pg-"))
         configs += [("postgres", 1), ("postgres", 2)]
     print(
         f"outbox: {args.n:,} deliveries, receiver fails {args.fail_rate:.0%} of requests, "
@@ -175,8 +179,7 @@ def main() -> None:
                 f"dupes dropped by receiver {med['duplicates_dropped']:.0f}"
             )
     finally:
-        if pg is not None:
-            pg.stop()
+        stack.close()
     first = next(iter(results.values()))["deliveries_per_s"]
     for name, med in list(results.items())[1:]:
         print(f"  ratio {name} / sqlite: {med['deliveries_per_s'] / first:.2f}x")

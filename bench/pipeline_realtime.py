@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import statistics
 import tempfile
 import time
@@ -24,7 +25,7 @@ import httpx
 
 from marketops.sample import generate
 from marketops.services.context import AppContext
-from marketops.testing.pgserver import PostgresServer
+from marketops.testing.pgserver import temporary_server
 from marketops.testing.server import start_server, stop_server
 from marketops.workspace import Workspace
 from marketops.workspace.scaffold import init_workspace
@@ -180,6 +181,7 @@ def run_backend(
         f" p99 ≤ 25 ms: {'met' if pct(lat, 99) <= 25 else 'NOT met'};"
         f" zero errors: {'met' if result['errors'] == 0 else 'NOT met'}"
     )
+    shutil.rmtree(base_dir, ignore_errors=True)  # the run's workspace and SQLite store
 
 
 PG_LOG = {
@@ -217,17 +219,13 @@ def main() -> None:
     if args.backend in ("sqlite", "both"):
         run_backend("sqlite", None, args.rate, args.seconds, **opts)
     if args.backend in ("postgres", "both"):
-        pg = PostgresServer(
-            Path(tempfile.mkdtemp(prefix="marketops-pg-")), PG_LOG if args.pg_log else None
-        ).start()
-        try:
+        with temporary_server(settings=PG_LOG if args.pg_log else None) as pg:
             run_backend(
                 "postgres", pg.create_database(), args.rate, args.seconds, **opts, pg_pid=pg.pid
             )
-        finally:
-            pg.stop()
-        if args.pg_log:
-            print_pg_log(pg.log)
+            if args.pg_log:
+                pg.stop()  # the log is complete once the server is down
+                print_pg_log(pg.log)
 
 
 if __name__ == "__main__":

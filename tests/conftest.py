@@ -4,25 +4,20 @@ uvicorn server, and example workspaces."""
 from __future__ import annotations
 
 import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from marketops.testing.pgserver import PostgresServer
+from marketops.testing.pgserver import PostgresServer, temporary_server
 from marketops.workspace import Workspace
 from marketops.workspace.scaffold import init_workspace
 
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
-    # not under pytest's tmp dir: that is private to root, and the server runs as `postgres`
-    base = Path(tempfile.mkdtemp(prefix="marketops-pg-"))
-    server = PostgresServer(base).start()
-    yield server
-    server.stop()
-    shutil.rmtree(base, ignore_errors=True)
+    with temporary_server() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

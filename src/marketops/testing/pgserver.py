@@ -11,7 +11,9 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -112,3 +114,21 @@ class PostgresServer:
         ) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
+
+
+@contextlib.contextmanager
+def temporary_server(
+    prefix: str = "marketops-pg-", settings: dict[str, str] | None = None
+) -> Iterator[PostgresServer]:
+    """A server in a new folder of the system's temp directory (not pytest's: that is private
+    to root, and the server may run as `postgres`), stopped and deleted on exit: a benchmark
+    leaves gigabytes of data behind."""
+    base = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        server = PostgresServer(base, settings).start()
+        try:
+            yield server
+        finally:
+            server.stop()
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
