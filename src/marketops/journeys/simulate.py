@@ -100,15 +100,16 @@ class History:
             ):
                 self.sent[lid].append(at)
             self.unsubscribed = set(conn.execute(select(email_unsubscribes.c.lead_id)).scalars())
-        self.changes: dict[str, list[tuple[datetime, str, str]]] = {}  # `member_at`, per lead
+        self.until = until
+        self.changes: dict[str, list[tuple[datetime, str, str]]] | None = None  # `changes_of`
         for d in (self.acts, self.api, self.track):
             for v in d.values():
                 v.sort()
 
     def member_at(self, lead_id: str, at: datetime) -> engine.Membership:
         """The lead's segment and list memberships as they were at `at`, from the membership
-        log (`segment_changes`: every entry and exit with its time), for goals and branches;
-        read once per lead, and only if a goal or branch asks."""
+        log (`segment_changes`: every entry and exit with its time), for goals, branches and
+        suppression segments."""
 
         def member(segment: str) -> bool:
             state = False
@@ -122,17 +123,20 @@ class History:
         return member
 
     def changes_of(self, lead_id: str) -> list[tuple[datetime, str, str]]:
-        if lead_id not in self.changes:
+        """The lead's membership changes in time order; the log is read once, in one query,
+        the first time any lead's is asked for (not a query per person)."""
+        if self.changes is None:
             from marketops.store.tables_segments import segment_changes as sc
 
+            self.changes = defaultdict(list)
             with self.engine.connect() as conn:
-                rows = conn.execute(
-                    select(sc.c.at, sc.c.segment, sc.c.change)
-                    .where(sc.c.lead_id == lead_id)
+                for lid, at, seg, change in conn.execute(
+                    select(sc.c.lead_id, sc.c.at, sc.c.segment, sc.c.change)
+                    .where(sc.c.at <= self.until)
                     .order_by(sc.c.at, sc.c.id)
-                )
-                self.changes[lead_id] = [tuple(r) for r in rows]  # type: ignore[misc]
-        return self.changes[lead_id]
+                ):
+                    self.changes[lid].append((at, seg, change))
+        return self.changes.get(lead_id, [])
 
     def list_entries(self, name: str) -> list[tuple[datetime, str]]:
         from marketops.store.tables_segments import segment_changes as sc
