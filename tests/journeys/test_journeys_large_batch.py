@@ -11,12 +11,13 @@ import pytest
 from journeys_helpers import T0, duplicated_steps, write_journey
 from sqlalchemy import event, insert, select
 
-from marketops.journeys.runner import _claim, _leads, step_tick
+from marketops.journeys.runner import _claim, step_tick
 from marketops.journeys.triggers import Candidate, enrol_many
 from marketops.journeys.versions import definition, publish
 from marketops.messaging.send import message_key
 from marketops.notify.outbox import enqueue
 from marketops.store.db import WAL_PAGES_BULK, WAL_PAGES_DEFAULT
+from marketops.store.leads_repo import lead_rows
 from marketops.store.schema import leads
 from marketops.store.tables_journeys import journey_enrolments, journey_step_runs
 from marketops.store.tables_messaging import email_sends
@@ -117,7 +118,7 @@ def test_a_large_batch_runs_every_step_once_with_the_right_ids(ctx) -> None:  # 
     # the driver reads give what SQLAlchemy's rows give, types included
     with ctx.engine.connect() as conn, conn.begin() as tx:
         claimed = sorted((vars(e) for e in _claim(conn, day, 500)), key=lambda e: e["id"])
-        read = _leads(conn, ids, lock=False)
+        read = lead_rows(conn, ids, lock=False)
         tx.rollback()
     assert claimed == [dict(e._mapping) for e in sorted(states, key=lambda e: e.id)]
     with ctx.engine.connect() as conn:

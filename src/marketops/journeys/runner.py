@@ -300,13 +300,6 @@ def _sends_email(journey: Journey) -> bool:
     return any(s.send_email is not None for s in journey.steps)
 
 
-def _leads(conn: Connection, ids: list[str], *, lock: bool) -> dict[str, dict[str, Any]]:
-    """The batch's lead rows; with `lock` (a journey that sends email) on PostgreSQL locked in
-    id order: `send_emails` decides under that lock, so concurrent sends to one person respect
-    the cap, and workers lock in one order."""
-    return lead_rows(conn, ids, lock=lock)
-
-
 _STATS_TABLES = ("journey_enrolments", "journey_step_runs", "leads", "email_sends", "outbox")
 
 
@@ -345,7 +338,10 @@ def _tick(ctx: Any, now: datetime, *, safe: bool, limit: int) -> tuple[int, int]
         checkpoint_every(conn, WAL_PAGES_BULK if len(due) == limit else WAL_PAGES_DEFAULT)
         defs = Definitions(conn)
         emails = any(_sends_email(defs(j, v)) for j, v in {(e.journey, e.version) for e in due})
-        rows = _leads(conn, sorted({e.lead_id for e in due}), lock=emails)
+        # a journey that sends email locks its people's rows (PostgreSQL, in id order):
+        # `send_emails` decides under that lock, so concurrent sends to one person respect the
+        # cap, and workers lock in one order
+        rows = lead_rows(conn, sorted({e.lead_id for e in due}), lock=emails)
         runs: list[dict[str, Any]] = []
         finals: list[tuple[Any, ...]] = []
         people = []
