@@ -13,6 +13,7 @@ context building and footer cost on top).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import statistics
@@ -30,7 +31,7 @@ from marketops.notify.outbox import Claimed
 from marketops.services.context import AppContext
 from marketops.store.schema import leads
 from marketops.store.tables_notify import outbox
-from marketops.testing.pgserver import PostgresServer
+from marketops.testing.pgserver import temporary_server
 from marketops.workspace import Workspace
 from marketops.workspace.scaffold import init_workspace
 
@@ -129,11 +130,8 @@ def main() -> None:
     args = ap.parse_args()
     os.environ.setdefault("MARKETOPS_SECRET_KEY", "bench-secret-key")
     base = Path(tempfile.mkdtemp(prefix="email-bench-"))
-    pg = (
-        None
-        if args.no_postgres
-        else PostgresServer(Path(tempfile.mkdtemp(prefix="email-bench-pg-"))).start()
-    )
+    stack = contextlib.ExitStack()  # the PostgreSQL server, stopped and deleted at the end
+    pg = None if args.no_postgres else stack.enter_context(temporary_server("email-bench-pg-"))
     try:
         results: dict[str, list[float]] = {
             k: [] for k in ("render", "jinja", "sqlite", "postgres", "compose-sqlite", "compose-pg")
@@ -167,9 +165,7 @@ def main() -> None:
             print(f"send_email on PostgreSQL: {med['postgres']:>10,.0f} emails/s")
             print(f"compose at delivery, PostgreSQL: {med['compose-pg']:>3,.0f} emails/s")
     finally:
-        if pg is not None:
-            pg.stop()
-            shutil.rmtree(pg.datadir.parent, ignore_errors=True)
+        stack.close()
         shutil.rmtree(base, ignore_errors=True)
 
 

@@ -16,6 +16,7 @@ shared SQL store, so there is no side-by-side run.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing as mp
 import os
 import re
@@ -78,13 +79,13 @@ def main() -> None:
 
     from marketops.services.context import AppContext
     from marketops.store.schema import lead_events, leads, queue_cursors
-    from marketops.testing.pgserver import PostgresServer
+    from marketops.testing.pgserver import temporary_server
     from marketops.workspace import Workspace
     from marketops.workspace.scaffold import init_workspace
 
     base = Path(tempfile.mkdtemp(prefix="marketops-bench-routing-"))
-    pg_base = Path(tempfile.mkdtemp(prefix="marketops-bench-pg-"))  # PostgresServer sets access
-    server = PostgresServer(pg_base).start()
+    stack = contextlib.ExitStack()  # the PostgreSQL server, stopped and deleted at the end
+    server = stack.enter_context(temporary_server("marketops-bench-pg-"))
     try:
         ws = base / "ws"
         init_workspace(ws)
@@ -173,8 +174,7 @@ def main() -> None:
         )
         print("  RESULT:", "PASS" if ok else "FAIL")
     finally:
-        server.stop()
-        shutil.rmtree(pg_base, ignore_errors=True)
+        stack.close()
         shutil.rmtree(base, ignore_errors=True)
 
 
