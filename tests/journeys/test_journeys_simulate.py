@@ -162,3 +162,52 @@ def test_simulate_suppresses_only_from_when_someone_joined(ctx, monkeypatch) -> 
     assert sim["emails"]["nurture_1"]["sent"] == 1
     assert sim["emails"]["nurture_2"]["skipped"] == 1
     assert sim["emails"]["nurture_2"]["reasons"] == {"suppression_segment:do-not-email": 1}
+
+
+def test_simulate_reads_consent_as_it_was(ctx, monkeypatch) -> None:
+    """Consent granted by a later record, and an unsubscribe between two sends, count from their
+    moment in the replay as in the worker (today's consent would send the first lead's first
+    email and hold back the second lead's)."""
+    from marketops.messaging.unsubscribe import TokenClaims, apply_unsubscribe
+
+    monkeypatch.setenv("MARKETOPS_SECRET_KEY", "journey-test-key-0123456789abcdef")
+    body = {
+        "entry": {"form_fill": True},
+        "steps": [
+            {"id": "e1", "send_email": {"template": "nurture_1"}},
+            {"id": "w", "wait": {"delay": "2d"}},
+            {"id": "e2", "send_email": {"template": "nurture_2"}},
+        ],
+    }
+    write_journey(ctx.workspace.root, "consent", body)
+    clock = Clock()
+    publish(ctx, "consent", now=clock())
+    start = clock()
+    late = lead(ctx, "late@sim.example", clock(), country="US", activity="form_fill")
+    gone = lead(
+        ctx, "gone@sim.example", clock(), country="US", consent_email=True, activity="form_fill"
+    )
+    drain(ctx, clock)
+    clock.advance(days=1)
+    lead(ctx, "late@sim.example", clock(), consent_email=True, activity="webinar")
+    with ctx.engine.begin() as conn:
+        apply_unsubscribe(conn, TokenClaims(gone, "marketing"), method="link", now=clock())
+    clock.advance(days=1, minutes=1)
+    drain(ctx, clock)
+
+    sim = simulate(ctx, "consent", since=start - timedelta(minutes=1), until=clock())
+    with ctx.engine.connect() as conn:
+        real = {
+            (r.lead_id, r.template): (r.status, r.reason) for r in conn.execute(select(email_sends))
+        }
+    assert real == {
+        (late, "nurture_1"): ("skipped", "no_consent"),
+        (late, "nurture_2"): ("queued", None),
+        (gone, "nurture_1"): ("queued", None),
+        (gone, "nurture_2"): ("skipped", "unsubscribed"),
+    }
+    emails = sim["emails"]
+    assert (emails["nurture_1"]["sent"], emails["nurture_1"]["skipped"]) == (1, 1)
+    assert emails["nurture_1"]["reasons"] == {"no_consent": 1}
+    assert (emails["nurture_2"]["sent"], emails["nurture_2"]["skipped"]) == (1, 1)
+    assert emails["nurture_2"]["reasons"] == {"unsubscribed": 1}

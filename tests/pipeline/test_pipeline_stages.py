@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from marketops.pipeline.dedupe import merge
 from marketops.pipeline.enrich import LocalLookup, domain_flags, enrich
 from marketops.pipeline.normalize import company_key, normalize, normalize_name, phone_e164
 from marketops.pipeline.route import compile_routing, member_at, route, smooth_weighted_sequence
@@ -157,6 +158,22 @@ def test_suppression_by_list_and_consent() -> None:
         {"email": "a@b.example", "consent_email": "false", "consent_phone": "no"}, [], NOW
     )
     assert suppress(lead, idx)[0] is True
+
+
+def test_merge_records_consent_changes_per_channel() -> None:
+    """A record that changes a channel's consent says so in its changes (the consent history
+    `journey simulate` replays); a record that repeats it or says nothing does not."""
+    first = normalize({"email": "a@b.example", "consent_email": "yes"}, [], NOW)
+    again = normalize({"email": "a@b.example", "consent_email": "yes", "title": "CTO"}, [], NOW)
+    _, changes = merge(first, again)
+    assert changes == {"title": {"from": None, "to": "CTO"}}
+    flip = normalize({"email": "a@b.example", "consent_email": "no", "consent_phone": "1"}, [], NOW)
+    merged, changes = merge(first, flip)
+    assert merged.consent == {"email": False, "phone": True}
+    assert changes == {
+        "consent_email": {"from": True, "to": False},
+        "consent_phone": {"from": None, "to": True},
+    }
 
 
 def test_score_decay_caps_and_reasons() -> None:

@@ -7,8 +7,9 @@ at the first matching activity/event in history, goals and branches look at the 
 segment/list memberships at that instant (stage history, the membership log), and a stage move
 or a segment entry during a wait reaches a goal then, as the worker's wake-up does. Each email
 takes the real send's decision (`policy.hold_back`) at its instant: the journey's suppression
-segments as their members were then; consent, unsubscribes and do-not-contact as they are today
-(an unsubscribe withdraws the lead's consent); and for marketing email the frequency cap (the
+segments as their members were then; consent and unsubscribes as they were then (today's consent
+with every later change undone: the lead's `consent` events and the consent changes its updates
+recorded); do-not-contact as it is today; and for marketing email the frequency cap (the
 stored sends plus this replay's own) and quiet hours in the contact's zone; a deferral moves that
 person's clock on to when it would have gone. An email that may go is rendered (a render error
 counts as failed) but not sent. Other fields are today's values: history keeps stage moves,
@@ -99,12 +100,33 @@ class History:
                 )
             ):
                 self.sent[lid].append(at)
-            self.unsubscribed = set(conn.execute(select(email_unsubscribes.c.lead_id)).scalars())
+            self.unsubscribed: dict[str, datetime] = {}  # the lead's first unsubscribe
+            for lid, at in conn.execute(
+                select(email_unsubscribes.c.lead_id, email_unsubscribes.c.at).order_by(
+                    email_unsubscribes.c.at
+                )
+            ):
+                self.unsubscribed.setdefault(lid, at)
+            self.consent_log = _consent_log(conn)
         self.until = until
         self.changes: dict[str, list[tuple[datetime, str, str]]] | None = None  # `changes_of`
         for d in (self.acts, self.api, self.track):
             for v in d.values():
                 v.sort()
+
+    def lead_at(self, lead_id: str, at: datetime) -> dict[str, Any]:
+        """The lead with its consent as it was at `at`: today's, each later change undone."""
+        lead = self.leads[lead_id]
+        later = [c for c in self.consent_log.get(lead_id, ()) if c[0] > at]
+        if not later:
+            return lead
+        consent = dict(lead["consent"] or {})
+        for _, channel, before in reversed(later):
+            if before is None:
+                consent.pop(channel, None)
+            else:
+                consent[channel] = before
+        return {**lead, "consent": consent}
 
     def member_at(self, lead_id: str, at: datetime) -> engine.Membership:
         """The lead's segment and list memberships as they were at `at`, from the membership
@@ -354,12 +376,13 @@ def _send(
     cfg = messaging_config(ws.root)
     zone, _ = contact_zone(lead, cfg.quiet_hours)
     for _ in range(MAX_DEFERRALS):
+        unsubscribed = h.unsubscribed.get(lid)
         held = hold_back(
             cfg,
-            lead,
+            h.lead_at(lid, t),
             category,
             t,
-            unsubscribed=lid in h.unsubscribed,
+            unsubscribed=unsubscribed is not None and unsubscribed <= t,
             on_dnc=on_do_not_contact(h.dnc, lead["email"]),
             suppressed_by=next(filter(h.member_at(lid, t), journey.suppression_segments), None),
             recent=h.sent.get(lid, ()),
@@ -387,6 +410,34 @@ def _send(
     if category == "marketing":
         h.sent[lid].append(t)
     return t
+
+
+def _consent_log(conn: Any) -> dict[str, list[tuple[datetime, str, Any]]]:
+    """Per lead, its consent changes in time order: (when, channel, the value before).
+
+    From `consent` events (an unsubscribe: those written before the value before was recorded
+    came from a person who had consent, or did not need it: True) and the `consent_<channel>`
+    changes of `updated` events (a record that changed a channel's consent)."""
+    out: dict[str, list[tuple[datetime, str, Any]]] = defaultdict(list)
+    q = (
+        select(lead_events.c.lead_id, lead_events.c.kind, lead_events.c.at, lead_events.c.data)
+        .where(lead_events.c.kind.in_(("consent", "updated")))
+        .order_by(lead_events.c.id)
+    )
+    for lid, kind, at, data in conn.execute(q):
+        data = data or {}
+        if kind == "consent":
+            if data.get("channel"):
+                out[lid].append((at, data["channel"], data.get("from", True)))
+            continue
+        changes = data.get("changes") or {}
+        for channel in ("email", "phone"):
+            change = changes.get(f"consent_{channel}")
+            if isinstance(change, dict):
+                out[lid].append((at, channel, change.get("from")))
+    for log in out.values():
+        log.sort(key=lambda c: c[0])
+    return out
 
 
 def simulate(ctx: Any, name: str, *, since: datetime, until: datetime) -> dict[str, Any]:

@@ -102,7 +102,8 @@ def apply_unsubscribe(conn: Connection, claims: TokenClaims, *, method: str, now
     """Withdraw email consent; True if it was a change (False: already unsubscribed)."""
     lead = lead_for(conn, claims)
     consent = dict(lead["consent"] or {})  # type: ignore[arg-type]
-    already = consent.get("email") is False
+    before = consent.get("email")
+    already = before is False
     conn.execute(
         insert(email_unsubscribes).values(
             lead_id=claims.lead_id, topic=claims.topic, method=method, at=now
@@ -120,7 +121,13 @@ def apply_unsubscribe(conn: Connection, claims: TokenClaims, *, method: str, now
             at=now,
             kind="consent",
             actor="unsubscribe-link",
-            data={"channel": "email", "granted": False, "topic": claims.topic, "via": method},
+            data={
+                "channel": "email",
+                "granted": False,
+                "from": before,
+                "topic": claims.topic,
+                "via": method,
+            },
         )
     )
     return True

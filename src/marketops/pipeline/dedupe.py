@@ -45,6 +45,9 @@ def merge(existing: Lead, incoming: Lead) -> tuple[Lead, dict[str, dict[str, Any
             changes[key] = {"from": merged.attributes.get(key), "to": value}
     merged.attributes = {**existing.attributes, **incoming.attributes}
     merged.consent = {**existing.consent, **incoming.consent}
+    for channel, granted in incoming.consent.items():  # consent history: `journey simulate`
+        if existing.consent.get(channel) != granted:
+            changes[f"consent_{channel}"] = {"from": existing.consent.get(channel), "to": granted}
     merged.flags = {**existing.flags, **incoming.flags}
     merged.warnings = incoming.warnings
     merged.message = incoming.message
