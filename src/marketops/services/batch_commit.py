@@ -59,31 +59,46 @@ class _Writes:
     staged: bool = False
 
 
-def commit_chunk(
+@dataclass
+class Part:
+    """One chunk as the workers answered it (`batch_worker.Result`), for `commit_chunks`."""
+
+    chunk: Sequence[tuple[int, Any]]
+    now: datetime
+    lookups: Mapping[str, Any]
+    speculated: Sequence[tuple[Any, ...] | Rejected]
+    stage: str | None = None  # the file the workers staged its rows in (SQLite), deleted after
+    known: Mapping[int, tuple[Lead, list[Issue]]] | None = None  # possible repeats' leads
+
+
+def commit_chunks(
     ctx: AppContext,
     setup: Setup,
-    chunk: Sequence[tuple[int, Any]],
-    now: datetime,
-    lookups: Mapping[str, Any],
-    speculated: Sequence[tuple[Any, ...] | Rejected],
+    parts: Sequence[Part],
     extra_writes: Callable[[Connection, list[Tally]], None] | None = None,
-    *,
-    stage: str | None = None,
-    known: Mapping[int, tuple[Lead, list[Issue]]] | None = None,
 ) -> list[Tally]:
-    """Write one chunk; `extra_writes(conn, tally)` (the checkpoint) joins the transaction.
-    `stage`: the file the workers staged the chunk's rows in (SQLite), deleted afterwards;
-    `known`: the workers' normalized leads of possible repeats, by position in the chunk."""
+    """Write chunks in order, in one transaction; `extra_writes(conn, tally)` (the checkpoint of
+    the last one) joins it. Several chunks per commit: each commit rewrites every index page its
+    rows touched, and rows with random keys (emails, domains) touch a page each; a group of
+    chunks shares those pages (`ingest_file`'s `commit_rows`). Each staged chunk's file is
+    attached under its own name (`batch_stage.MAX_ATTACHED` at most) and deleted afterwards."""
+    assert len(parts) <= batch_stage.MAX_ATTACHED or all(p.stage is None for p in parts)
     raws: list[Any] = []
+    aliases = [f"{batch_stage.STAGE}{k}" for k in range(len(parts))]
+    staged = [(p.stage, alias) for p, alias in zip(parts, aliases, strict=True) if p.stage]
 
     def write(conn: Connection) -> list[Tally]:
-        if stage is not None:
+        if staged:
             raws.append(conn.connection.driver_connection)
         # A chunk dirties thousands of pages: at the store's interval every commit copied the WAL
         # back into the database file, the same hot index pages each time (measured -6 µs CPU and
         # -45 µs wall per row at 300k); the pool sets the store's own back at checkin.
         checkpoint_every(conn, WAL_PAGES_BULK)
-        tally = _write(conn, setup, chunk, now, lookups, speculated, stage, known or {})
+        tally: list[Tally] = []
+        for p, alias in zip(parts, aliases, strict=True):
+            tally += _write(
+                conn, setup, p.chunk, p.now, p.lookups, p.speculated, p.stage, p.known, alias
+            )
         if extra_writes is not None:
             extra_writes(conn, tally)
         return tally
@@ -91,9 +106,11 @@ def commit_chunk(
     try:
         return in_transaction(ctx, write)
     finally:
-        if stage is not None:
-            for raw in {id(r): r for r in raws}.values():
-                batch_stage.detach(raw, stage)
+        for raw in {id(r): r for r in raws}.values():
+            for path, alias in staged:
+                batch_stage.detach(raw, path, alias)
+        for path, _ in staged:  # also when no transaction began
+            batch_stage.remove(path)
 
 
 def _write(
@@ -105,6 +122,7 @@ def _write(
     results: Sequence[tuple[Any, ...] | Rejected],
     stage: str | None = None,
     known_leads: Mapping[int, tuple[Lead, list[Issue]]] | None = None,
+    alias: str = f"{batch_stage.STAGE}0",
 ) -> list[Tally]:
     cfg = setup.cfg
     shipped = known_leads or {}
@@ -155,7 +173,7 @@ def _write(
         moved = o.stage == "MQL" and any(k == "stage" for k, _, _ in o.events)
         tally.append((o.status, o.suppressed, _routed(o.assignment), moved, []))
     slots.save()
-    _flush(conn, setup, w, now, stage)
+    _flush(conn, setup, w, now, stage, alias)
     return tally
 
 
@@ -238,7 +256,9 @@ def _decided(
     w.notices.extend(leads_repo.notices_of(o))
 
 
-def _flush(conn: Connection, setup: Setup, w: _Writes, now: datetime, stage: str | None) -> None:
+def _flush(
+    conn: Connection, setup: Setup, w: _Writes, now: datetime, stage: str | None, alias: str
+) -> None:
     """In `persist`'s order: leads (inserts, then updates), activities, events, timers, quarantine."""
     enc = setup.encoders
     execute_many(conn, enc.lead.sql, list(w.new_leads.values()))
@@ -246,7 +266,15 @@ def _flush(conn: Connection, setup: Setup, w: _Writes, now: datetime, stage: str
     if stage is not None:
         kept = [(i, *v) for i, v in w.kept.items()]
         batch_stage.move_kept(
-            conn, stage, LEAD_HEAD, ACTIVITY_INSERT, EVENT_INSERT, kept, w.activities, w.events
+            conn,
+            stage,
+            LEAD_HEAD,
+            ACTIVITY_INSERT,
+            EVENT_INSERT,
+            kept,
+            w.activities,
+            w.events,
+            alias,
         )
     else:
         execute_many(conn, enc.activity.sql, w.activities)

@@ -21,7 +21,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-STAGE = "batch_stage"  # the attached file's schema name
+STAGE = "batch_stage"  # the attached files' schema names: STAGE0, STAGE1, …
+MAX_ATTACHED = 8  # stage files one transaction may hold (SQLite attaches at most 10)
 ROUTED_K = 1_000_000  # a kept speculation's `routed` event follows its staged events
 
 
@@ -112,18 +113,20 @@ def move_kept(
     kept: Sequence[tuple[int, str | None, str | None, int]],
     activities: Sequence[Sequence[Any]],
     events: Sequence[Sequence[Any]],
+    alias: str = f"{STAGE}0",
 ) -> None:
     """Inside the writer's transaction: the staged rows of the `kept` records (`(i, queue, owner,
     whole)`; `whole` 0 when a later record of the chunk replaced the lead row) into the store,
     merged in record order with the writer's own `activities` `(i, *cols)` and `events`
     `(i, k, *cols)`. Lead rows first, then activities, then events, as `persist` writes them.
-    The file stays attached until `detach` (SQLite cannot detach inside a transaction)."""
+    The file stays attached as `alias` until `detach` (SQLite cannot detach inside a
+    transaction); one transaction moves several chunks under distinct aliases."""
     raw = conn.connection.driver_connection
     cur = raw.cursor()
     try:
         attached = {name for _, name, _ in cur.execute("PRAGMA database_list")}
-        if STAGE not in attached:  # else a retried transaction: still attached
-            cur.execute(f"ATTACH DATABASE ? AS {STAGE}", (path,))
+        if alias not in attached:  # else a retried transaction: still attached
+            cur.execute(f"ATTACH DATABASE ? AS {alias}", (path,))
         _temp_tables(cur, activity_cols, event_cols)
         cur.executemany("INSERT INTO temp.batch_kept VALUES (?, ?, ?, ?)", kept)
         if activities:
@@ -135,28 +138,33 @@ def move_kept(
         staged = ", ".join(f"s.{c}" for c in lead_cols)
         cur.execute(
             f"INSERT INTO leads ({_cols(lead_cols)}, queue, owner)"
-            f" SELECT {staged}, k.queue, k.owner FROM {STAGE}.leads s"
+            f" SELECT {staged}, k.queue, k.owner FROM {alias}.leads s"
             " CROSS JOIN temp.batch_kept k ON k.i = s.i WHERE k.whole ORDER BY s.i"
         )
         acts, evs = _cols(activity_cols), _cols(event_cols)
         cur.execute(
             f"INSERT INTO activities ({acts}) SELECT {acts} FROM ("
-            f"SELECT i, {acts} FROM {STAGE}.activities"
+            f"SELECT i, {acts} FROM {alias}.activities"
             " WHERE i IN (SELECT i FROM temp.batch_kept)"
             f" UNION ALL SELECT i, {acts} FROM temp.batch_activities) ORDER BY i"
         )
         cur.execute(
             f"INSERT INTO lead_events ({evs}) SELECT {evs} FROM ("
-            f"SELECT i, k, {evs} FROM {STAGE}.events WHERE i IN (SELECT i FROM temp.batch_kept)"
+            f"SELECT i, k, {evs} FROM {alias}.events WHERE i IN (SELECT i FROM temp.batch_kept)"
             f" UNION ALL SELECT i, k, {evs} FROM temp.batch_events) ORDER BY i, k"
         )
     finally:
         cur.close()
 
 
-def detach(raw: Any, path: str) -> None:
+def detach(raw: Any, path: str, alias: str = f"{STAGE}0") -> None:
     """After the transaction (committed or rolled back): let go of the file and delete it."""
     with contextlib.suppress(sqlite3.OperationalError):  # not attached: failed before the move
-        raw.execute(f"DETACH DATABASE {STAGE}")
-    if os.path.exists(path):
+        raw.execute(f"DETACH DATABASE {alias}")
+    remove(path)
+
+
+def remove(path: str) -> None:
+    """Delete a stage file (gone already: fine)."""
+    with contextlib.suppress(FileNotFoundError):
         os.remove(path)

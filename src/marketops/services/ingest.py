@@ -27,7 +27,7 @@ from sqlalchemy import insert, select, update
 from marketops.errors import MarketopsError, Problem
 from marketops.pipeline.runner import CompiledConfig, Outcome, Prepared
 from marketops.services import batch_stage, batch_worker
-from marketops.services.batch_commit import Tally, commit_chunk
+from marketops.services.batch_commit import Part, Tally, commit_chunks
 from marketops.services.batch_worker import BAD_LINE, Setup, csv_row, prepare_row
 from marketops.services.capture import Batch, capture
 from marketops.services.context import AppContext
@@ -182,6 +182,10 @@ def read_rows(path: Path) -> Iterator[dict[str, Any]]:
 
 _prepare = prepare_row
 
+# rows per write transaction with workers on SQLite (`commit_chunks`): each commit rewrites the
+# random index pages (emails, domains) its rows touched; a group of chunks shares them
+COMMIT_ROWS = 20_000
+
 
 Chunk = list[tuple[int, dict[str, Any]]]
 
@@ -324,12 +328,16 @@ def ingest_file(
     batch_size: int | None = None,
     workers: int | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    commit_rows: int | None = None,
 ) -> IngestStats:
     """Ingest `path`; safe to re-run after a crash or on a finished file.
 
     `workers`: worker processes (default: all cores for files over 20,000 rows). With two or
     more, workers decide records speculatively and this process only writes (`batch_worker`,
     `batch_commit`); with real-time identity linking on, they only validate and normalize.
+    `commit_rows`: with workers on SQLite, whole chunks are committed together up to about this
+    many rows (default `COMMIT_ROWS`; at most `batch_stage.MAX_ATTACHED` chunks): a crash then
+    loses at most that group, which a re-run writes again.
     """
     clock = now or (lambda: datetime.now(UTC))
     path = Path(path)
@@ -395,24 +403,27 @@ def ingest_file(
                 names = [h.strip() for h in setup.csv_header]
                 setup.email_at = max((i for i, h in enumerate(names) if h == "email"), default=-1)
                 chunks = _chunks(csv_rows, done, batch_size)
-            for chunk, t, (lookups, speculated, stage, known) in _speculated(
-                chunks, clock, workers, setup
-            ):
-                last = chunk[-1][0]
-                committed(
-                    commit_chunk,
-                    ctx,
-                    setup,
-                    chunk,
-                    t,
-                    lookups,
-                    speculated,
-                    checkpoint_at(last),
-                    stage=stage,
-                    known=known,
-                )
+            group_rows = batch_size
+            if setup.dialect == "sqlite":
+                group_rows = max(commit_rows or COMMIT_ROWS, batch_size)
+            group: list[Part] = []
+
+            def flush() -> None:
+                last = group[-1].chunk[-1][0]
+                committed(commit_chunks, ctx, setup, group, checkpoint_at(last))
+                group.clear()
                 if on_progress:
                     on_progress(last, lines)
+
+            for chunk, t, result in _speculated(chunks, clock, workers, setup):
+                group.append(Part(chunk, t, *result))
+                if (
+                    sum(len(p.chunk) for p in group) >= group_rows
+                    or len(group) >= batch_stage.MAX_ATTACHED
+                ):
+                    flush()
+            if group:
+                flush()
     else:
         for chunk, t, prepared in _prepared(ctx, chunks, clock, workers):
             last = chunk[-1][0]
