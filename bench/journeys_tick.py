@@ -76,7 +76,7 @@ NURTURE = {
 # the step path's stages, timed per phase with --breakdown (wall time spent inside each)
 PARTS = (
     ("marketops.journeys.runner", "_claim", "claim due enrolments"),
-    ("marketops.journeys.runner", "lead_rows", "read leads"),
+    ("marketops.journeys.runner", "read_leads", "read leads"),
     ("marketops.messaging.send", "_history", "read email_sends (exactly-once, cap)"),
     ("marketops.messaging.send", "_Batch.decide", "decide (policy) and stage the outbox row"),
     ("marketops.notify.outbox", "enqueue_many", "write outbox rows, read their ids"),

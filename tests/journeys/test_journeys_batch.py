@@ -1,4 +1,6 @@
-"""The tick's batched rounds (`run_people`) give what running each person alone gives."""
+"""The tick's batched rounds (`run_people`) give what running each person alone gives: alone
+through the same code (`run_enrolment`) and alone through the per-person walk (`cohorts=False`),
+which is what the cohorts of a straight journey must reproduce."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from journeys_helpers import Clock, lead, write_journey
 from sqlalchemy import Connection, select
 
 from marketops.journeys import service
-from marketops.journeys.runner import _claim, run_enrolment, run_people
+from marketops.journeys.runner import _claim, run_enrolment, run_people, step_tick
 from marketops.journeys.triggers import entry_tick
 from marketops.journeys.versions import Definitions, publish
 from marketops.store.schema import leads
@@ -83,7 +85,7 @@ def test_batched_rounds_equal_one_person_at_a_time(ctx) -> None:  # type: ignore
             batch = [(e, defs(e.journey, e.version), rows[e.lead_id]) for e in due]
             together = _snapshot(conn, run_people(conn, ctx, batch, clock()))
             tx.rollback()
-        with conn.begin():
+        with conn.begin() as tx:
             rows = {r.id: dict(r._mapping) for r in conn.execute(select(leads))}
             alone = _snapshot(
                 conn,
@@ -94,11 +96,75 @@ def test_batched_rounds_equal_one_person_at_a_time(ctx) -> None:  # type: ignore
                     for e in due
                 ],
             )
+            tx.rollback()
+        with conn.begin():
+            rows = {r.id: dict(r._mapping) for r in conn.execute(select(leads))}
+            walked = _snapshot(conn, _walked(conn, ctx, defs, rows, due, clock()))
     assert len(due) == 5
-    assert together == alone
+    assert together == alone == walked
     outcomes = {tuple(o for _, o, _ in rs) for rs in together[0]}
     # the cases the batch mixed: sent twice, skipped sends (consent off, no consent), a
     # deferral at the first step (Tokyo's night), an owner and no owner
     assert ("sent", "done", "done", "done", "sent") in outcomes
     assert ("skipped", "done", "skipped", "done", "skipped") in outcomes
     assert () in outcomes
+
+
+def _walked(conn: Connection, ctx: Any, defs: Any, rows: Any, due: list[Any], now: Any) -> Any:
+    """Each person alone through the per-person walk (no cohorts)."""
+    return [
+        run_people(
+            conn, ctx, [(e, defs(e.journey, e.version), rows[e.lead_id])], now, cohorts=False
+        )[0]
+        for e in due
+    ]
+
+
+NURTURE = {
+    "entry": {"event": "go"},
+    "steps": [
+        {"id": "first", "send_email": {"template": "nurture_1"}},
+        {"id": "pause", "wait": {"delay": "2d"}},
+        {"id": "second", "send_email": {"template": "nurture_2"}},
+        {"id": "hook", "webhook": {"url": "https://hooks.example/n"}},
+        {"id": "again", "wait": {"delay": "1d"}},
+        {"id": "bye", "exit": {"reason": "done with the nurture"}},
+    ],
+}
+
+
+def test_cohorts_equal_per_person_walks_through_waits_and_deferrals(ctx) -> None:  # type: ignore[no-untyped-def]
+    """Several people share each cohort (same step, same state); one is deferred by quiet hours
+    at each send, the others go on: at every instant the batch with cohorts writes what each
+    person walked alone writes, and the state carried to the next instant is the same."""
+    clock = Clock()  # 15:00 UTC: night in Tokyo
+    write_journey(ctx.workspace.root, "nur", NURTURE)
+    publish(ctx, "nur", now=clock())
+    people = [lead(ctx, f"p{i}@n.example", clock(), consent_email="true") for i in range(4)]
+    people.append(lead(ctx, "no@n.example", clock(), consent_email="false"))
+    people.append(
+        lead(ctx, "tokyo@n.example", clock(), consent_email="true", timezone="Asia/Tokyo")
+    )
+    for lid in people:
+        service.post_event(ctx, "nur", lead_id=lid, event="go", now=clock(), key=lid)
+    entry_tick(ctx, clock())
+    seen = []
+    for hours in (0, 48, 72):
+        now = clock.advance(hours=hours) if hours else clock()
+        with ctx.engine.connect() as conn:
+            with conn.begin() as tx:
+                due = sorted(_claim(conn, now, 100), key=lambda e: (e.lead_id, e.id))
+                defs = Definitions(conn)
+                rows = {r.id: dict(r._mapping) for r in conn.execute(select(leads))}
+                batch = [(e, defs(e.journey, e.version), rows[e.lead_id]) for e in due]
+                together = _snapshot(conn, run_people(conn, ctx, batch, now))
+                tx.rollback()
+            with conn.begin():
+                rows = {r.id: dict(r._mapping) for r in conn.execute(select(leads))}
+                walked = _snapshot(conn, _walked(conn, ctx, defs, rows, due, now))
+        assert together == walked
+        seen.append({tuple(o for _, o, _ in rs) for rs in together[0]})
+        step_tick(ctx, now)  # the real tick carries everyone on to the next instant
+    assert ("sent",) in seen[0] and ("skipped",) in seen[0] and () in seen[0]  # () Tokyo
+    assert ("waited", "sent", "done") in seen[1] and ("waited", "skipped", "done") in seen[1]
+    assert ("waited", "exit") in seen[2]

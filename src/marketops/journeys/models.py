@@ -303,3 +303,11 @@ class Journey(_Strict):
     def after(self, step_id: str) -> str | None:
         """The default successor: `next`, else the following step, else None (the end)."""
         return self.successors[step_id]
+
+    @cached_property
+    def straight(self) -> bool:
+        """No goals, no branches, waits of a fixed delay only: what happens to a person depends
+        on their step and state alone (and their actions' results), not on who they are."""
+        return not self.goals and all(
+            s.branch is None and (s.wait is None or s.wait.delay is not None) for s in self.steps
+        )

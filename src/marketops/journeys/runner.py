@@ -31,6 +31,7 @@ from sqlalchemy.exc import DBAPIError
 
 from marketops.journeys import engine
 from marketops.journeys.actions import Result, Run, run_steps
+from marketops.journeys.leads import read_leads
 from marketops.journeys.models import Journey, Step
 from marketops.journeys.versions import Definitions
 from marketops.store.bulk import (
@@ -43,7 +44,6 @@ from marketops.store.bulk import (
     update_by_id,
 )
 from marketops.store.db import WAL_PAGES_BULK, WAL_PAGES_DEFAULT, checkpoint_every
-from marketops.store.leads_repo import lead_rows
 from marketops.store.schema import activities
 from marketops.store.tables_events import event_identities, events
 from marketops.store.tables_journeys import (
@@ -118,6 +118,10 @@ class Members:
 
 
 Outcome = tuple[list[dict[str, Any]], dict[str, Any]]  # (step records, the enrolment's values)
+RunRow = tuple[Any, ...]  # a step record in `_RUN` order, not yet encoded
+Planned = tuple[list[RunRow], dict[str, Any]]  # (a person's step records, their new values)
+Person = tuple[Any, Journey, dict[str, Any]]  # (enrolment, its journey version, the lead)
+Walker = Generator[list[tuple[int, Run]], list[Result], list[tuple[int, Planned]]]
 
 
 def run_enrolment(
@@ -128,43 +132,175 @@ def run_enrolment(
 
 
 def run_people(
-    conn: Connection, ctx: Any, people: list[tuple[Any, Journey, dict[str, Any]]], now: datetime
+    conn: Connection, ctx: Any, people: list[Person], now: datetime, *, cohorts: bool = True
 ) -> list[Outcome]:
+    """`plan_people` with each step record as a dict (tests, `journey tick` callers)."""
+    return [
+        ([dict(zip(_RUN, r, strict=True)) for r in runs], st)
+        for runs, st in plan_people(conn, ctx, people, now, cohorts=cohorts)
+    ]
+
+
+def plan_people(
+    conn: Connection, ctx: Any, people: list[Person], now: datetime, *, cohorts: bool = True
+) -> list[Planned]:
     """Run many people's due steps side by side, in rounds: each person goes as far as their
     next action step, then that round's actions run grouped by kind (`run_steps`: one batched
     call per kind, people in the order given), and each person carries on with their result.
-    A person's own steps keep their order; only different people's steps share a round."""
-    walks = [_walk(conn, ctx, e, j, lead, now) for e, j, lead in people]
-    out: list[Outcome | None] = [None] * len(walks)
-    waiting: dict[int, Run] = {}
+    A person's own steps keep their order; only different people's steps share a round.
 
-    def advance(i: int, answer: Any) -> None:
+    People of a straight journey (`Journey.straight`) standing at the same step in the same state walk as
+    one cohort (`_cohort`): its waits and exits are worked out once for all of them and only
+    the actions' results are per person; the others walk one by one (`_walk`). Both give what
+    running each person alone gives (`cohorts=False` walks everyone alone: the tests' guard)."""
+    walkers: list[Walker] = []
+    groups: dict[tuple[Any, ...], list[tuple[int, Any, dict[str, Any]]]] = {}
+    journeys: dict[tuple[Any, ...], Journey] = {}
+    for pos, (e, journey, lead) in enumerate(people):
+        if cohorts and journey.straight:
+            key = (e.journey, e.version, *(getattr(e, c) for c in _COHORT), _frozen(e.visits))
+            journeys[key] = journey
+            groups.setdefault(key, []).append((pos, e, lead))
+        else:
+            walkers.append(_alone_walker(pos, _walk(conn, ctx, e, journey, lead, now)))
+    for key, members in groups.items():
+        walkers.append(_cohort(conn, ctx, journeys[key], members, now))
+    out: list[Planned | None] = [None] * len(people)
+    waiting: dict[int, list[tuple[int, Run]]] = {}
+
+    def advance(w: int, answer: Any) -> None:
         try:
-            waiting[i] = walks[i].send(answer)
+            waiting[w] = walkers[w].send(answer)
         except StopIteration as done:
-            out[i] = done.value
+            for pos, planned in done.value:
+                out[pos] = planned
 
-    for i in range(len(walks)):
-        advance(i, None)
+    for w in range(len(walkers)):
+        advance(w, None)
     while waiting:
         this_round, waiting = waiting, {}
-        by_kind: dict[str, list[int]] = {}
-        for i, run in this_round.items():
-            by_kind.setdefault(run.step.kind, []).append(i)
-        for kind, idx in by_kind.items():
-            results = run_steps(kind, [this_round[i] for i in idx])
-            for i, result in zip(idx, results, strict=True):
-                advance(i, result)
+        by_kind: dict[str, list[tuple[int, int, int]]] = {}  # kind -> (pos, walker, index)
+        for w, asked in this_round.items():
+            for k, (pos, run) in enumerate(asked):
+                by_kind.setdefault(run.step.kind, []).append((pos, w, k))
+        answers: dict[int, list[Any]] = {w: [None] * len(a) for w, a in this_round.items()}
+        for kind, slots in by_kind.items():
+            slots.sort()  # people in the order given, whichever walker holds them
+            results = run_steps(kind, [this_round[w][k][1] for _, w, k in slots])
+            for (_, w, k), result in zip(slots, results, strict=True):
+                answers[w][k] = result
+        for w, answer in answers.items():
+            advance(w, answer)
     assert all(o is not None for o in out)
     return out  # type: ignore[return-value]
 
 
+_COHORT = ("step", "wait_started_at", "wait_until", "defers", "exited_at", "exit_reason", "goal")
+
+
+def _frozen(visits: dict[str, int] | None) -> tuple[tuple[str, int], ...]:
+    return tuple(sorted((visits or {}).items()))
+
+
+def _alone_walker(pos: int, walk: Generator[Run, Result, Planned]) -> Walker:
+    """One person's `_walk` as a walker of one."""
+    answer: Result | None = None
+    while True:
+        try:
+            run = walk.send(answer)  # type: ignore[arg-type]
+        except StopIteration as done:
+            return [(pos, done.value)]
+        answer = (yield [(pos, run)])[0]
+
+
+def _cohort(
+    conn: Connection,
+    ctx: Any,
+    journey: Journey,
+    members: list[tuple[int, Any, dict[str, Any]]],
+    now: datetime,
+) -> Walker:
+    """People of a straight journey at the same step in the same state, walked together: each step
+    is decided once for all of them; an action's results are per person, and whoever it defers
+    stops there with their own values. Gives what `_walk` gives each of them."""
+    e0 = members[0][1]
+    st = _blank(e0)
+    done: list[tuple[int, Planned]] = []
+    live = [(pos, e, lead, []) for pos, e, lead in members]  # (…, the person's step records)
+    name, version = e0.journey, e0.version
+
+    def finish(final: dict[str, Any]) -> list[tuple[int, Planned]]:
+        done.extend((pos, (runs, final)) for pos, _, _, runs in live)
+        return done
+
+    for _ in range(MAX_CHAIN):
+        step = journey.step(st["step"])
+        if step is None:
+            return finish(_out(st, "exited", now, f"step {st['step']} is not in this version"))
+        attempt = st["visits"].get(step.id, 0) + 1
+        if step.wait is not None:
+            wait = step.wait
+            assert wait.delay is not None  # a straight journey's
+            if st["wait_started_at"] is None:
+                st["wait_started_at"], st["wait_until"] = now, None
+            started = st["wait_started_at"]
+            if st["wait_until"] is None:
+                st["wait_until"] = started + wait.delay
+            until = st["wait_until"]
+            if now < until:
+                st["due_at"] = until
+                return finish(st)
+            st["wait_started_at"] = st["wait_until"] = None
+            result = {"started": started.isoformat(), "until": until.isoformat()}
+            for _, e, _, runs in live:
+                runs.append((e.id, name, version, step.id, attempt, "wait", "waited", result, now))
+        elif step.exit is not None:
+            result = {"reason": step.exit.reason}
+            for _, e, _, runs in live:
+                runs.append((e.id, name, version, step.id, attempt, "exit", "exit", result, now))
+            st["visits"][step.id] = attempt
+            st["defers"] = 0
+            return finish(_out(st, "exited", now, step.exit.reason))
+        else:
+            asked = [
+                (
+                    pos,
+                    Run(conn, ctx, journey, step, e.id, version, attempt, st["defers"], lead, now),
+                )
+                for pos, e, lead, _ in live
+            ]
+            results = yield asked
+            going = []
+            for person, (outcome, result, retry_at) in zip(live, results, strict=True):
+                if outcome == "deferred":
+                    visits = dict(st["visits"])
+                    final = st | {"visits": visits, "defers": st["defers"] + 1, "due_at": retry_at}
+                    done.append((person[0], (person[3], final)))
+                    continue
+                e, runs = person[1], person[3]
+                runs.append(
+                    (e.id, name, version, step.id, attempt, step.kind, outcome, result, now)
+                )
+                going.append(person)
+            live = going
+            if not live:
+                return done
+        st["visits"][step.id] = attempt
+        st["defers"] = 0
+        nxt = engine.successor(journey, step, "done")
+        if nxt is None:
+            return finish(_out(st, "completed", now, None))
+        st["step"] = nxt
+    st["due_at"] = now  # chain cap: carry on next tick
+    return finish(st)
+
+
 def _walk(
     conn: Connection, ctx: Any, e: Any, journey: Journey, lead: dict[str, Any], now: datetime
-) -> Generator[Run, Result, Outcome]:
+) -> Generator[Run, Result, Planned]:
     """One person's steps; yields each action step's Run and is sent its result."""
     st = _blank(e)
-    runs: list[dict[str, Any]] = []
+    runs: list[RunRow] = []
     member = Members(conn, e.lead_id)
     seen: list[dict[str, Any]] = []  # the lead's view, built when a goal, branch or wait asks
 
@@ -201,19 +337,7 @@ def _walk(
                 st["defers"] += 1
                 st["due_at"] = retry_at
                 return runs, st
-        runs.append(
-            dict(
-                enrolment_id=e.id,
-                journey=e.journey,
-                version=e.version,
-                step=step.id,
-                attempt=attempt,
-                kind=step.kind,
-                outcome=outcome,
-                result=result,
-                at=now,
-            )
-        )
+        runs.append((e.id, e.journey, e.version, step.id, attempt, step.kind, outcome, result, now))
         st["visits"][step.id] = attempt
         st["defers"] = 0
         nxt = engine.successor(journey, step, outcome, target)
@@ -337,41 +461,44 @@ def _tick(ctx: Any, now: datetime, *, safe: bool, limit: int) -> tuple[int, int]
         # once at the drain's last commit instead of at each (every batch dirties the same pages)
         checkpoint_every(conn, WAL_PAGES_BULK if len(due) == limit else WAL_PAGES_DEFAULT)
         defs = Definitions(conn)
-        emails = any(_sends_email(defs(j, v)) for j, v in {(e.journey, e.version) for e in due})
+        versions = {(j, v): defs(j, v) for j, v in {(e.journey, e.version) for e in due}}
+        emails = any(_sends_email(j) for j in versions.values())
         # a journey that sends email locks its people's rows (PostgreSQL, in id order):
         # `send_emails` decides under that lock, so concurrent sends to one person respect the
         # cap, and workers lock in one order
-        rows = lead_rows(conn, sorted({e.lead_id for e in due}), lock=emails)
-        runs: list[dict[str, Any]] = []
-        finals: list[tuple[Any, ...]] = []
+        rows = read_leads(conn, sorted({e.lead_id for e in due}), versions.values(), lock=emails)
+        runs: list[RunRow] = []
+        finals: list[tuple[Any, dict[str, Any]]] = []
         people = []
         # people in lead order: two workers lock lead rows in the same order (no deadlock)
         for e in sorted(due, key=lambda e: (e.lead_id, e.id)):
             lead = rows.get(e.lead_id)
             if lead is None:
-                finals.append(_final(e, _out(_blank(e), "exited", now, "lead deleted"), now))
+                finals.append((e, _out(_blank(e), "exited", now, "lead deleted")))
             elif not safe:
-                people.append((e, defs(e.journey, e.version), lead))
-            elif (alone := _alone(conn, ctx, e, defs, lead, now)) is not None:
-                finals.append(_final(e, alone[1], now))
-        for (e, _, _), (r, st) in zip(people, run_people(conn, ctx, people, now), strict=True):
+                people.append((e, versions[e.journey, e.version], lead))
+            elif (
+                alone := _alone(conn, ctx, e, versions[e.journey, e.version], lead, now)
+            ) is not None:
+                finals.append((e, alone))
+        for (e, _, _), (r, st) in zip(people, plan_people(conn, ctx, people, now), strict=True):
             runs.extend(r)
-            finals.append(_final(e, st, now))
+            finals.append((e, st))
         _insert_runs(conn, runs)
-        _save(conn, finals)
+        _save(conn, finals, now)
     return len(due), len(runs)
 
 
 def _alone(
-    conn: Connection, ctx: Any, e: Any, defs: Definitions, lead: dict[str, Any], now: datetime
-) -> Outcome | None:
+    conn: Connection, ctx: Any, e: Any, journey: Journey, lead: dict[str, Any], now: datetime
+) -> dict[str, Any] | None:
     """One person under a savepoint (the re-run after a batch failed): a failure sets only
     this person aside; a database error leaves them due (None: nothing to save)."""
     try:
         with conn.begin_nested():
-            r, st = run_enrolment(conn, ctx, e, defs(e.journey, e.version), lead, now)
+            ((r, st),) = plan_people(conn, ctx, [(e, journey, lead)], now)
             _insert_runs(conn, r)
-        return [], st
+        return st
     except DBAPIError as exc:  # the store's trouble (lock, deadlock): due again
         log.warning("journey enrolment %s deferred: %s", e.id, type(exc).__name__)
         return None
@@ -380,7 +507,7 @@ def _alone(
         st = _out(_blank(e), "failed", now, f"{type(exc).__name__}: {exc}"[:500])
         st["step"], st["due_at"] = e.step, None
         st["exited_at"] = None
-        return [], st
+        return st
 
 
 def _blank(e: Any) -> dict[str, Any]:
@@ -393,6 +520,9 @@ def _blank(e: Any) -> dict[str, Any]:
         "defers": e.defers,
         "status": "active",
         "due_at": None,
+        "exited_at": e.exited_at,
+        "exit_reason": e.exit_reason,
+        "goal": e.goal,
     }
 
 
@@ -413,19 +543,22 @@ FINAL_COLUMNS = (
 _SAVED = (*FINAL_COLUMNS, "updated_at", "id")
 
 
-def _final(e: Any, st: dict[str, Any], now: datetime) -> tuple[Any, ...]:
-    """The enrolment's new values in `_SAVED` order."""
-    return (*(st.get(c, getattr(e, c)) for c in FINAL_COLUMNS), now, e.id)
-
-
-def _save(conn: Connection, finals: list[tuple[Any, ...]]) -> None:
+def _save(conn: Connection, finals: list[tuple[Any, dict[str, Any]]], now: datetime) -> None:
     """Every enrolment of the batch at once: an executemany through the driver, or on
-    PostgreSQL COPY into a staging table and one UPDATE … FROM it."""
+    PostgreSQL COPY into a staging table and one UPDATE … FROM it. A cohort shares one values
+    dict (`_blank`'s columns): it is encoded once."""
     if not finals:
         return
     dialect = conn.dialect.name
     encode = RowEncoder(journey_enrolments, _SAVED, dialect)
-    rows = [encode(f) for f in finals]
+    encoded: dict[int, tuple[dict[str, Any], tuple[Any, ...]]] = {}
+    rows = []
+    for e, st in finals:
+        known = encoded.get(id(st))
+        if known is None:
+            values = [st.get(c, getattr(e, c)) for c in FINAL_COLUMNS]
+            known = encoded[id(st)] = (st, encode((*values, now, None))[:-1])
+        rows.append((*known[1], e.id))
     if dialect == "postgresql" and len(rows) > SMALL_BATCH:
         stage = pg_stage(conn, journey_enrolments, _SAVED, rows)
         sets = ", ".join(f"{c} = s.{c}" for c in _SAVED[:-1])
@@ -450,11 +583,24 @@ _RUN = (
 )
 
 
-def _insert_runs(conn: Connection, runs: list[dict[str, Any]]) -> None:
-    """The step records (`journey_step_runs`), encoded once, in one statement."""
-    if runs:
-        encode = RowEncoder(journey_step_runs, _RUN, conn.dialect.name)
-        insert_rows(conn, encode, [encode([r[c] for c in _RUN]) for r in runs])
+def _insert_runs(conn: Connection, runs: list[RunRow]) -> None:
+    """The step records (`journey_step_runs`) in one statement; a result dict that a cohort
+    shares (a wait's) is encoded once."""
+    if not runs:
+        return
+    encode = RowEncoder(journey_step_runs, _RUN, conn.dialect.name)
+    # id(result) -> (result, at, both encoded); the result is held so its id stays its own
+    same: dict[int, tuple[Any, Any, Any, Any]] = {}
+    rows = []
+    for r in runs:
+        known = same.get(id(r[7]))
+        if known is None or known[1] is not r[8]:
+            row = encode(r)
+            same[id(r[7])] = (r[7], r[8], row[7], row[8])
+            rows.append(row)
+        else:
+            rows.append((*r[:7], known[2], known[3]))
+    insert_rows(conn, encode, rows)
 
 
 def step_tick(ctx: Any, now: datetime, *, limit: int = BATCH) -> int:
