@@ -45,6 +45,17 @@ def _case_word(w: str) -> str:
 
 def normalize_name(v: Any) -> str | None:
     """Trim and case a personal name; mixed case as typed (e.g. "van der Berg") is kept."""
+    if type(v) is str:  # names repeat: first names, family names
+        return _name_text(v)
+    return _name(v)
+
+
+@lru_cache(maxsize=1 << 16)
+def _name_text(v: str) -> str | None:
+    return _name(v)
+
+
+def _name(v: Any) -> str | None:
     s = _text(v)
     if s is None:
         return None

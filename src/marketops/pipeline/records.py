@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 # Fields with a column of their own; every other contract field lives in `attributes`.
@@ -83,7 +84,7 @@ class Lead:
         Shallow on purpose (rules only read): `dataclasses.asdict` deep-copies and was a third of
         the batch time.
         """
-        out = {k: getattr(self, k) for k in _VIEW_FIELDS}
+        out = dict(zip(_VIEW_FIELDS, _view_values(self), strict=True))
         out.update(self.attributes)
         out.update(self.flags)
         return out
@@ -123,3 +124,4 @@ class Assignment:
 
 
 _VIEW_FIELDS = tuple(f.name for f in fields(Lead) if f.name not in ("flags", "attributes"))
+_view_values = attrgetter(*_VIEW_FIELDS)  # one C call for the ~20 fields of `Lead.view`

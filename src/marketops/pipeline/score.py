@@ -7,7 +7,7 @@ is kept as a reason so a score can always be explained.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -15,18 +15,27 @@ from marketops.pipeline.records import ScoreResult
 from marketops.workspace.conditions import compile_condition
 from marketops.workspace.models import Scoring
 
+FitRules = list[tuple[str, float, Callable[[Mapping[str, Any]], bool]]]
+# a fit group's answer for one lead: its clamped points and its reasons
+GroupScore = tuple[float, tuple[dict[str, Any], ...]]
+
+MEMO_MAX = 4096  # answers kept per fit group (per process, per compiled config)
+
 
 @dataclass(frozen=True)
 class CompiledScoring:
     config: Scoring
-    fit: list[
-        tuple[
-            str,
-            float | None,
-            float | None,
-            list[tuple[str, float, Callable[[Mapping[str, Any]], bool]]],
-        ]
-    ]
+    fit: list[tuple[str, float | None, float | None, FitRules]]  # (group, cap, floor, rules)
+    # per fit group (`config.fit`, in order): the fields its rules read, and its answers by
+    # their values: a group's points depend on those alone, and few leads differ there
+    # (titles, sizes, industries, countries, flags)
+    reads: list[tuple[str, ...]] = field(init=False, compare=False)
+    memo: list[dict[tuple[Any, ...], GroupScore]] = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        reads = [tuple(dict.fromkeys(r.field for r in g.rules)) for g in self.config.fit]
+        object.__setattr__(self, "reads", reads)
+        object.__setattr__(self, "memo", [{} for _ in reads])
 
 
 def compile_scoring(cfg: Scoring) -> CompiledScoring:
@@ -35,6 +44,42 @@ def compile_scoring(cfg: Scoring) -> CompiledScoring:
         rules = [(r.name or r.describe(), r.points, compile_condition(r)) for r in g.rules]
         fit.append((g.name, g.cap, g.floor, rules))
     return CompiledScoring(cfg, fit)
+
+
+def _group(
+    view: Mapping[str, Any], group: str, cap: float | None, floor: float | None, rules: FitRules
+) -> GroupScore:
+    raw = 0.0
+    reasons: list[dict[str, Any]] = []
+    for name, points, pred in rules:
+        if pred(view):
+            raw += points
+            reasons.append({"kind": "fit", "group": group, "rule": name, "points": points})
+    clamped = _clamp(raw, cap, floor)
+    if clamped != raw:
+        reasons.append({"kind": "fit", "group": group, "rule": "cap", "points": clamped - raw})
+    return clamped, tuple(reasons)
+
+
+def _fit(view: Mapping[str, Any], scoring: CompiledScoring, reasons: list[dict[str, Any]]) -> float:
+    """Sum of the fit groups; their reasons appended (copies: a memo's answer is shared)."""
+    total = 0.0
+    for (group, cap, floor, rules), fields, memo in zip(
+        scoring.fit, scoring.reads, scoring.memo, strict=True
+    ):
+        # values equal as keys (1, 1.0, True) give every condition operator the same answer
+        key = tuple([view.get(f) for f in fields])
+        try:
+            hit = memo.get(key)
+        except TypeError:  # an unhashable value (a list from JSON): no memo
+            hit = key = None
+        if hit is None:
+            hit = _group(view, group, cap, floor, rules)
+            if key is not None and len(memo) < MEMO_MAX:
+                memo[key] = hit
+        total += hit[0]
+        reasons.extend([dict(r) for r in hit[1]])
+    return total
 
 
 def _clamp(v: float, cap: float | None, floor: float | None) -> float:
@@ -52,17 +97,7 @@ def score(
     now: datetime,
 ) -> ScoreResult:
     reasons: list[dict[str, Any]] = []
-    fit_total = 0.0
-    for group, cap, floor, rules in scoring.fit:
-        raw = 0.0
-        for name, points, pred in rules:
-            if pred(view):
-                raw += points
-                reasons.append({"kind": "fit", "group": group, "rule": name, "points": points})
-        clamped = _clamp(raw, cap, floor)
-        if clamped != raw:
-            reasons.append({"kind": "fit", "group": group, "rule": "cap", "points": clamped - raw})
-        fit_total += clamped
+    fit_total = _fit(view, scoring, reasons)
 
     half_life = scoring.config.decay.half_life_days
     by_type: dict[str, list[datetime]] = {}

@@ -81,14 +81,21 @@ def _needs_check(rule: FieldRule) -> bool:
     )
 
 
+MEMO_MAX = 4096  # answers of `_check` kept per field (per process, per contract)
+_MISS = object()
+
+# A contract field: its rule, whether a present value needs `_check`, and `_check`'s answers by
+# text value (most fields repeat few values: countries, sizes, industries, sources, activities).
+Plan = tuple[tuple[FieldRule, bool, dict[str, tuple[str, str] | None]], ...]
+
 # the contract's fields with `_needs_check` decided once per contract (validate runs per record)
-_PLANS: dict[int, tuple[Contract, tuple[tuple[FieldRule, bool], ...]]] = {}
+_PLANS: dict[int, tuple[Contract, Plan]] = {}
 
 
-def _plan(contract: Contract) -> tuple[tuple[FieldRule, bool], ...]:
+def _plan(contract: Contract) -> Plan:
     hit = _PLANS.get(id(contract))
     if hit is None or hit[0] is not contract:
-        hit = (contract, tuple((r, _needs_check(r)) for r in contract.fields))
+        hit = (contract, tuple((r, _needs_check(r), {}) for r in contract.fields))
         if len(_PLANS) > 64:
             _PLANS.clear()
         _PLANS[id(contract)] = hit
@@ -98,7 +105,7 @@ def _plan(contract: Contract) -> tuple[tuple[FieldRule, bool], ...]:
 def validate(raw: Mapping[str, Any], contract: Contract) -> list[Issue]:
     """Every contract finding for one record; severity comes from the contract field."""
     issues: list[Issue] = []
-    for rule, check in _plan(contract):
+    for rule, check, memo in _plan(contract):
         v = raw.get(rule.name)
         if v is None or (isinstance(v, str) and not v.strip()):  # blank
             if rule.required:
@@ -106,7 +113,17 @@ def validate(raw: Mapping[str, Any], contract: Contract) -> list[Issue]:
                     Issue(rule.name, "required", None, "is required but missing", rule.severity)
                 )
             continue
-        if check and (found := _check(rule, v)):
+        if not check:
+            continue
+        if type(v) is str:  # only text: 1, 1.0 and True are equal keys but not equal values
+            found = memo.get(v, _MISS)
+            if found is _MISS:
+                found = _check(rule, v)
+                if len(memo) < MEMO_MAX:
+                    memo[v] = found
+        else:
+            found = _check(rule, v)
+        if found:
             issues.append(Issue(rule.name, found[0], v, found[1], rule.severity))
     return issues
 
