@@ -64,18 +64,17 @@ def send_emails(runs: Sequence[Run]) -> list[Result]:
     from marketops.messaging.send import send_emails as send
 
     requests = []
+    shared: dict[tuple[int, int], tuple[str, tuple[str, ...], Any]] = {}  # per journey and step
     for r in runs:
-        spec = r.step.send_email
-        assert spec is not None
-        requests.append(
-            SendRequest(
-                r.lead["id"],
-                spec.template,
-                r.key,
-                tuple(r.journey.suppression_segments),
-                spec.params or None,
-            )
-        )
+        got = shared.get((id(r.journey), id(r.step)))
+        if got is None:
+            spec = r.step.send_email
+            assert spec is not None
+            got = (spec.template, tuple(r.journey.suppression_segments), spec.params or None)
+            shared[id(r.journey), id(r.step)] = got
+        template, segments, params = got
+        key = f"journey:{r.enrolment_id}:{r.step.id}:{r.attempt}"  # `Run.key`, inlined
+        requests.append(SendRequest(r.lead["id"], template, key, segments, params))
     first = runs[0]
     known = {r.lead["id"]: r.lead for r in runs}
     # the runner read (and on PostgreSQL locked) the leads in this transaction

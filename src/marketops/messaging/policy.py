@@ -101,14 +101,17 @@ class CapDecision:
     retry_at: datetime | None  # when a slot frees up (for over_cap: defer)
 
 
+_UNDER = CapDecision(False, None)
+
+
 def cap_check(now: datetime, sent_at: Sequence[datetime], cap: FrequencyCap) -> CapDecision:
     """Over the cap if `max_emails` marketing emails were queued in the last `per_days` days.
 
     `sent_at` are the times of this person's counted sends (any order). A deferral waits until
     the oldest send in the window leaves it.
     """
-    if not cap.enabled:
-        return CapDecision(False, None)
+    if not cap.enabled or len(sent_at) < cap.max_emails:  # fewer sends than the cap at all
+        return _UNDER
     window = timedelta(days=cap.per_days)
     recent = sorted(t for t in sent_at if now - window < t <= now)
     if len(recent) < cap.max_emails:
@@ -171,9 +174,16 @@ def hold_back(
 
 def on_do_not_contact(index: Any, email: str) -> bool:
     """On the do-not-contact list for email (by address or domain, channel email or all)."""
-    email = email.strip().lower()
-    domain = domain_of(email)
-    return any(
-        email in index.emails.get(ch, ()) or domain in index.domains.get(ch, ())
-        for ch in DNC_CHANNELS
-    )
+    return DoNotContact(index)(email)
+
+
+class DoNotContact:
+    """`on_do_not_contact` for many addresses: the email channels' entries merged once."""
+
+    def __init__(self, index: Any) -> None:
+        self.emails = set().union(*(index.emails.get(ch, ()) for ch in DNC_CHANNELS))
+        self.domains = set().union(*(index.domains.get(ch, ()) for ch in DNC_CHANNELS))
+
+    def __call__(self, email: str) -> bool:
+        email = email.strip().lower()
+        return email in self.emails or (bool(self.domains) and domain_of(email) in self.domains)

@@ -88,7 +88,7 @@ def _check(channel: str, destination: str, idempotency_key: str, payload: Any) -
         raise MarketopsError("cannot enqueue the notification", problems)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a frozen init costs ~3 µs, and a batch makes thousands
 class Message:
     """One delivery for `enqueue_many`: `enqueue`'s arguments but `now`."""
 
@@ -149,8 +149,17 @@ def enqueue_many(conn: Connection, messages: Sequence[Message], *, now: datetime
         new = insert_rows(conn, encode, rows, suffix=conflict, returning="idempotency_key, id")
         ids.update((k, int(v)) for k, v in new)
         keys = [k for k in keys if k not in ids]
-    else:
+    elif conn.dialect.name == "postgresql":
         execute_many(conn, encode.sql, rows, suffix=conflict)
+    else:
+        with closing(conn.connection.driver_connection.cursor()) as cur:
+            top = cur.execute("SELECT max(id) FROM outbox").fetchone()[0] or 0
+            execute_many(conn, encode.sql, rows, suffix=conflict)
+            # SQLite has one writer (BEGIN IMMEDIATE): the rows above the old top are the ones
+            # just written; one walk along the table instead of a key lookup a row
+            cur.execute("SELECT idempotency_key, id FROM outbox WHERE id > ?", (top,))
+            ids.update(cur.fetchall())
+        keys = [k for k in keys if k not in ids]  # keys that were already there
     mark = param_marker(conn.dialect.name)
     with closing(conn.connection.driver_connection.cursor()) as cur:  # no row processing
         for i in range(0, len(keys), _CHUNK):
