@@ -264,3 +264,27 @@ def test_stage_folders_of_killed_ingests_are_swept(tmp_path, monkeypatch) -> Non
         assert not left.exists()
         assert running.exists() and unnamed.exists()
     assert not Path(mine).exists()
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        ["email", "first_name", "company"],
+        [" email ", "first_name", "  company"],
+        ["email", "", "company"],
+        ["email", "  ", "company"],
+        ["email", "email", "company"],
+        ["email", " email", "company"],
+    ],
+)
+def test_csv_rows_pair_as_the_dict_reader_does(header: list[str]) -> None:
+    """`csv_row` (the workers' records from CSV lists) against `csv.DictReader`, trimmed keys,
+    empty values None: short rows, long rows, blank names, names equal once trimmed."""
+    from marketops.services.batch_worker import csv_row
+
+    for values in (["a@x.org", "Ann", "Acme"], ["a@x.org", ""], ["a@x.org", "Ann", "Acme", "x"]):
+        text = ",".join(header) + "\n" + ",".join(values) + "\n"
+        (dict_row,) = list(csv.DictReader(text.splitlines()))
+        want = {k.strip(): (v if v != "" else None) for k, v in dict_row.items() if k}
+        assert csv_row(header, values) == want
+        assert list(csv_row(header, values)) == list(want)  # keys in the same order

@@ -16,8 +16,10 @@ from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, valida
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _PLAIN = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@(?:{_LABEL}\.)+[A-Za-z]{{2,63}}")
-# the IETF special-use names email-validator rejects (RFC 6761, RFC 7686, …)
-_SPECIAL = tuple(SPECIAL_USE_DOMAIN_NAMES)
+# the IETF special-use names email-validator rejects (RFC 6761, RFC 7686, …); all single labels
+# today, so the last label of a domain decides (a set lookup instead of a suffix test per name)
+_SPECIAL = frozenset(SPECIAL_USE_DOMAIN_NAMES)
+_ONE_LABEL = all("." not in s for s in _SPECIAL)
 
 
 def fast_ok(address: str) -> bool:
@@ -27,6 +29,8 @@ def fast_ok(address: str) -> bool:
     if len(local) > 64 or "--" in domain:  # "xn--" labels need IDNA checks: leave to the library
         return False
     domain = domain.lower()
+    if _ONE_LABEL:
+        return domain.rpartition(".")[2] not in _SPECIAL
     return not any(domain == s or domain.endswith("." + s) for s in _SPECIAL)
 
 

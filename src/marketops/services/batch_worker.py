@@ -17,6 +17,8 @@ from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 from marketops.pipeline.enrich import Enricher, company_domains, enrich
@@ -52,6 +54,7 @@ LEAD_HEAD = (
 LEAD_INSERT = (*LEAD_HEAD, "queue", "owner")
 ACTIVITY_INSERT = ("lead_id", "type", "occurred_at", "source_ref", "details")
 EVENT_INSERT = ("lead_id", "at", "kind", "actor", "data")
+_lead_columns = attrgetter(*LEAD_COLUMNS)
 QUARANTINE_INSERT = (
     "source",
     "source_ref",
@@ -66,11 +69,30 @@ QUARANTINE_INSERT = (
 def csv_row(header: Sequence[str], values: Sequence[str]) -> dict[str, Any]:
     """One CSV row as a record: `csv.DictReader`'s pairing (missing values None, extra values
     dropped), keys trimmed, empty values None."""
+    keys = _plain_keys(tuple(header))
+    if keys is not None:  # the usual header: names distinct, trimmed or not
+        row = {
+            k: (v if v != "" else None) for k, v in zip(keys, values, strict=False) if k is not None
+        }
+        for k in keys[len(values) :]:
+            if k is not None:
+                row[k] = None
+        return row
     row = dict(zip(header, values, strict=False))
     if len(header) > len(values):
         for key in header[len(values) :]:
             row[key] = None
     return {k.strip(): (v if v != "" else None) for k, v in row.items() if k}
+
+
+@lru_cache(maxsize=8)
+def _plain_keys(header: tuple[str, ...]) -> tuple[str | None, ...] | None:
+    """The header's names trimmed (None for an empty name: its column is dropped), when the
+    names are distinct before and after trimming; else None: `csv_row` then pairs the general
+    way, where the last of equal names wins."""
+    keys = tuple(h.strip() if h else None for h in header)
+    named = [k for k in keys if k is not None]
+    return keys if len(set(named)) == len(named) and len(set(header)) == len(header) else None
 
 
 def prepare_row(raw: Mapping[str, Any], cfg: CompiledConfig, now: datetime) -> Prepared:
@@ -221,7 +243,7 @@ def speculate(
         if not j.blocked and (a := route(j.view, cfg.routing, setup.accounts, why)) is not None:
             matched = (a.queue, a.owner, a.rule, a.evaluated)
         lead, s = j.lead, j.result
-        head = [getattr(lead, c) for c in LEAD_COLUMNS]
+        head = list(_lead_columns(lead))
         head += [j.lead_id, j.stage, s.fit, s.engagement, s.total, j.blocked]
         head += [lead.flags, lead.warnings, lead.attributes, lead.consent, now, now]
         details = {"source": setup.source, "row": n, "message": lead.message}
