@@ -86,9 +86,8 @@ journey_step_runs = Table(
     "journey_step_runs",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column(
-        "enrolment_id", Integer, ForeignKey("journey_enrolments.id"), nullable=False, index=True
-    ),
+    # no index of its own: the unique (enrolment_id, step, attempt) serves lookups by it (0014)
+    Column("enrolment_id", Integer, ForeignKey("journey_enrolments.id"), nullable=False),
     Column("journey", String(200), nullable=False),
     Column("version", Integer, nullable=False),
     Column("step", String(100), nullable=False),
