@@ -21,7 +21,7 @@ from __future__ import annotations
 import gc
 import logging
 from collections.abc import Callable, Generator, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
@@ -40,6 +40,7 @@ from marketops.store.bulk import (
     RowEncoder,
     bind_time,
     insert_rows,
+    param_marker,
     pg_stage,
     update_by_id,
 )
@@ -544,21 +545,27 @@ _SAVED = (*FINAL_COLUMNS, "updated_at", "id")
 
 
 def _save(conn: Connection, finals: list[tuple[Any, dict[str, Any]]], now: datetime) -> None:
-    """Every enrolment of the batch at once: an executemany through the driver, or on
-    PostgreSQL COPY into a staging table and one UPDATE … FROM it. A cohort shares one values
-    dict (`_blank`'s columns): it is encoded once."""
+    """Every enrolment of the batch at once. A cohort shares one values dict (`_blank`'s
+    columns): it is encoded once and, for `SHARED_UPDATE` people or more, written with one
+    `UPDATE … WHERE id IN (…)` (PostgreSQL: `= ANY(array)`); the other rows go through an
+    executemany, or on PostgreSQL COPY into a staging table and one UPDATE … FROM it."""
     if not finals:
         return
     dialect = conn.dialect.name
     encode = RowEncoder(journey_enrolments, _SAVED, dialect)
-    encoded: dict[int, tuple[dict[str, Any], tuple[Any, ...]]] = {}
-    rows = []
+    groups: dict[int, tuple[dict[str, Any], tuple[Any, ...], list[int]]] = {}
     for e, st in finals:
-        known = encoded.get(id(st))
-        if known is None:
+        group = groups.get(id(st))
+        if group is None:
             values = [st.get(c, getattr(e, c)) for c in FINAL_COLUMNS]
-            known = encoded[id(st)] = (st, encode((*values, now, None))[:-1])
-        rows.append((*known[1], e.id))
+            group = groups[id(st)] = (st, encode((*values, now, None))[:-1], [])
+        group[2].append(e.id)
+    rows = []
+    for _, values, ids in groups.values():
+        if len(ids) >= SHARED_UPDATE:
+            _update_many(conn, values, ids)
+        else:
+            rows.extend((*values, i) for i in ids)
     if dialect == "postgresql" and len(rows) > SMALL_BATCH:
         stage = pg_stage(conn, journey_enrolments, _SAVED, rows)
         sets = ", ".join(f"{c} = s.{c}" for c in _SAVED[:-1])
@@ -568,6 +575,25 @@ def _save(conn: Connection, finals: list[tuple[Any, dict[str, Any]]], now: datet
             )
         return
     update_by_id(conn, encode, rows)
+
+
+SHARED_UPDATE = 20  # people sharing their new values: below this an executemany is as cheap
+
+
+def _update_many(conn: Connection, values: tuple[Any, ...], ids: list[int]) -> None:
+    """Enrolments `ids` all set to the same encoded `values` (`_SAVED` but the id)."""
+    m = param_marker(conn.dialect.name)
+    sets = ", ".join(f"{c} = {m}" for c in _SAVED[:-1])
+    with closing(conn.connection.driver_connection.cursor()) as cur:  # type: ignore[union-attr]
+        if conn.dialect.name == "postgresql":
+            cur.execute(f"UPDATE journey_enrolments SET {sets} WHERE id = ANY({m})", (*values, ids))
+            return
+        for i in range(0, len(ids), 1000):
+            chunk = ids[i : i + 1000]
+            marks = ", ".join([m] * len(chunk))
+            cur.execute(
+                f"UPDATE journey_enrolments SET {sets} WHERE id IN ({marks})", (*values, *chunk)
+            )
 
 
 _RUN = (
