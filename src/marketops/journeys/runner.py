@@ -23,6 +23,7 @@ import logging
 from collections.abc import Callable, Generator, Iterator
 from contextlib import closing, contextmanager
 from datetime import datetime
+from operator import attrgetter
 from types import SimpleNamespace
 from typing import Any
 
@@ -159,7 +160,7 @@ def plan_people(
     journeys: dict[tuple[Any, ...], Journey] = {}
     for pos, (e, journey, lead) in enumerate(people):
         if cohorts and journey.straight:
-            key = (e.journey, e.version, *(getattr(e, c) for c in _COHORT), _frozen(e.visits))
+            key = (*_cohort_of(e), tuple((e.visits or {}).items()))
             journeys[key] = journey
             groups.setdefault(key, []).append((pos, e, lead))
         else:
@@ -196,11 +197,11 @@ def plan_people(
     return out  # type: ignore[return-value]
 
 
-_COHORT = ("step", "wait_started_at", "wait_until", "defers", "exited_at", "exit_reason", "goal")
-
-
-def _frozen(visits: dict[str, int] | None) -> tuple[tuple[str, int], ...]:
-    return tuple(sorted((visits or {}).items()))
+# what people must share to walk as one cohort (and their visits, as stored)
+_cohort_of = attrgetter(
+    "journey", "version", "step", "wait_started_at", "wait_until", "defers", "exited_at",
+    "exit_reason", "goal",
+)  # fmt: skip
 
 
 def _alone_walker(pos: int, walk: Generator[Run, Result, Planned]) -> Walker:
@@ -396,12 +397,28 @@ def _out(
     }
 
 
-_ENROLMENT = tuple(c.name for c in journey_enrolments.c)
+# what the tick reads of a claimed enrolment: where it is and what it carries (not its entry key,
+# status, due time or timestamps: each is known from the claim or rewritten by the save)
+CLAIMED = (
+    "id",
+    "journey",
+    "version",
+    "lead_id",
+    "step",
+    "wait_started_at",
+    "wait_until",
+    "visits",
+    "defers",
+    "exited_at",
+    "exit_reason",
+    "goal",
+)
 
 
 def _claim(conn: Connection, now: datetime, limit: int) -> list[Any]:
-    """Up to `limit` due enrolments of live journeys, oldest due first, read through the
-    driver (a claim is thousands of rows; SQLAlchemy's row processing was a tenth of a step)."""
+    """Up to `limit` due enrolments of live journeys (their `CLAIMED` columns), oldest due
+    first, read through the driver (a claim is thousands of rows; SQLAlchemy's row processing
+    was a tenth of a step)."""
     live = list(
         conn.execute(
             select(journey_states.c.journey).where(journey_states.c.status == "active")
@@ -410,7 +427,7 @@ def _claim(conn: Connection, now: datetime, limit: int) -> list[Any]:
     if not live:
         return []
     dialect = conn.dialect.name
-    read = RowDecoder(journey_enrolments, _ENROLMENT, dialect)
+    read = RowDecoder(journey_enrolments, CLAIMED, dialect)
     m = read.marker
     sql = (
         f"{read.sql} WHERE status = 'active' AND due_at <= {m}"
@@ -557,7 +574,7 @@ def _save(conn: Connection, finals: list[tuple[Any, dict[str, Any]]], now: datet
     for e, st in finals:
         group = groups.get(id(st))
         if group is None:
-            values = [st.get(c, getattr(e, c)) for c in FINAL_COLUMNS]
+            values = [st[c] if c in st else getattr(e, c) for c in FINAL_COLUMNS]
             group = groups[id(st)] = (st, encode((*values, now, None))[:-1], [])
         group[2].append(e.id)
     rows = []

@@ -103,9 +103,12 @@ def send_emails(
     lead_ids = sorted({r.lead_id for r in requests})
     # the lock first: the rows read next are then settled
     people = _leads(conn, lead_ids, known or {}, locked)
-    history = _history(conn, lead_ids)  # one read serves the exactly-once check and the cap
+    # one read serves the exactly-once check and the cap: the few columns both look at, then
+    # the whole rows of the (lead, ref) pairs asked again (a repeat, a deferral decided again)
+    history = _history(conn, lead_ids, _BRIEF)
     wanted = {(r.lead_id, r.ref) for r in requests}
-    prior = {k: row for rows in history.values() for row in rows if (k := _key(row)) in wanted}
+    again = {k for rows in history.values() for row in rows if (k := _key(row)) in wanted}
+    prior = _existing(conn, again) if again else {}
     batch = _Batch(conn, ctx, people, now, history)
     results: list[SendResult] = []
     for r in requests:
@@ -260,12 +263,18 @@ def _key(row: Mapping[str, Any]) -> tuple[str, str]:
     return row["lead_id"], row["ref"]
 
 
-def _history(conn: Connection, lead_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
-    """Every `email_sends` row of these leads, by lead, read through the driver.
+_BRIEF = ("lead_id", "ref", "status", "category", "decided_at")  # what the cap and the check read
+
+
+def _history(
+    conn: Connection, lead_ids: Sequence[str], columns: Sequence[str] | None = None
+) -> dict[str, list[dict[str, Any]]]:
+    """Every `email_sends` row of these leads (`columns` of it, else all), by lead, read
+    through the driver.
 
     By person, filtered here: SQLite scans the table for `(lead_id, ref) IN (VALUES …)`, and
     `lead_id IN … AND ref IN …` probes the index once per pair of the two lists."""
-    read = RowDecoder(email_sends, [c.name for c in email_sends.c], conn.dialect.name)
+    read = RowDecoder(email_sends, columns or [c.name for c in email_sends.c], conn.dialect.name)
     out: dict[str, list[dict[str, Any]]] = {}
     for ids in _chunks(list(lead_ids)):
         marks = ", ".join([read.marker] * len(ids))
