@@ -46,6 +46,18 @@ def _write_begin(engine: Engine):  # type: ignore[no-untyped-def]
     return begin
 
 
+@contextmanager
+def write_transaction(conn: Connection) -> Iterator[Connection]:
+    """A write transaction on a connection the caller holds (SQLite: `BEGIN IMMEDIATE`, as
+    `engine.begin()` does): a bulk writer keeps one connection, and its page cache, throughout."""
+    conn.info[_WRITE] = True
+    try:
+        with conn.begin():
+            yield conn
+    finally:
+        conn.info.pop(_WRITE, None)
+
+
 def create_store_engine(url: str, *, pool_size: int = 10, **kwargs: Any) -> Engine:
     url = _normalize_url(url)
     if url.startswith("sqlite"):
@@ -63,7 +75,7 @@ def create_store_engine(url: str, *, pool_size: int = 10, **kwargs: Any) -> Engi
             cur.execute("PRAGMA busy_timeout=30000")
             # 64 MB page cache (default 2 MB): at a million leads the email, company and lead_id
             # indexes no longer fit the default and every batch insert re-reads their pages
-            cur.execute("PRAGMA cache_size=-65536")
+            cur.execute(f"PRAGMA cache_size=-{CACHE_KIB_DEFAULT}")
             cur.close()
 
         @event.listens_for(engine, "begin")
@@ -78,6 +90,8 @@ def create_store_engine(url: str, *, pool_size: int = 10, **kwargs: Any) -> Engi
             # user of the pooled connection gets the store's own (`checkpoint_every`)
             if record.info.pop(_BULK_WAL, False) and dbapi_conn is not None:
                 dbapi_conn.execute(f"PRAGMA wal_autocheckpoint={WAL_PAGES_DEFAULT}")
+            if record.info.pop(_BULK_CACHE, False) and dbapi_conn is not None:
+                dbapi_conn.execute(f"PRAGMA cache_size=-{CACHE_KIB_DEFAULT}")
 
         engine.begin = _write_begin(engine)  # type: ignore[method-assign]
         return engine
@@ -150,6 +164,21 @@ WAL_PAGES_BULK = 100_000  # ~400 MB of WAL at most
 
 
 _BULK_WAL = "marketops_bulk_wal"
+
+# SQLite page cache per connection, KiB. A bulk writer raises it while it writes: at a million
+# leads the randomly keyed indexes (email, company domain and key) outgrow the store's own, and
+# every insert into them read a page back from the file (`cache_size`).
+CACHE_KIB_DEFAULT = 65536
+CACHE_KIB_BULK = 262144
+_BULK_CACHE = "marketops_bulk_cache"
+
+
+def cache_size(conn: Connection, kib: int) -> None:
+    """Set this SQLite connection's page cache (no-op on PostgreSQL); any other than the
+    store's own is set back when the connection returns to the pool."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(f"PRAGMA cache_size=-{int(kib)}")
+        conn.connection.info[_BULK_CACHE] = kib != CACHE_KIB_DEFAULT
 
 
 def checkpoint_every(conn: Connection, pages: int) -> None:
