@@ -68,6 +68,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--batch-size", type=int, default=5000)
+    ap.add_argument(
+        "--commit-rows", type=int, default=None, help="rows per write transaction (SQLite)"
+    )
     ap.add_argument("--dir", type=Path, default=None)
     ap.add_argument("--workers", type=int, default=None, help="worker processes (default: cores)")
     args = ap.parse_args()
@@ -85,7 +88,13 @@ def main() -> None:
     t = time.perf_counter()
     cpu0 = cpu_s()
     with PeakMemory() as mem:
-        stats = ingest_file(ctx, sample, batch_size=args.batch_size, workers=args.workers)
+        stats = ingest_file(
+            ctx,
+            sample,
+            batch_size=args.batch_size,
+            workers=args.workers,
+            commit_rows=args.commit_rows,
+        )
     wall = time.perf_counter() - t
     cpu1 = cpu_s()
     writer, workers = cpu1[0] - cpu0[0], cpu1[1] - cpu0[1]

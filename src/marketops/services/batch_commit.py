@@ -36,7 +36,7 @@ from marketops.services.capture import in_transaction, new_lead_id
 from marketops.services.context import AppContext
 from marketops.store import leads_repo
 from marketops.store.bulk import execute_many
-from marketops.store.db import WAL_PAGES_BULK, checkpoint_every
+from marketops.store.db import CACHE_KIB_BULK, WAL_PAGES_BULK, cache_size, checkpoint_every
 
 # per record for the summary: (status, suppressed, routed to, moved to MQL, quarantine reasons)
 Tally = tuple[str, bool, str | None, bool, list[str]]
@@ -76,8 +76,11 @@ def commit_chunks(
     setup: Setup,
     parts: Sequence[Part],
     extra_writes: Callable[[Connection, list[Tally]], None] | None = None,
+    *,
+    held: Connection | None = None,
 ) -> list[Tally]:
-    """Write chunks in order, in one transaction; `extra_writes(conn, tally)` (the checkpoint of
+    """Write chunks in order, in one transaction (on `held`, a connection the caller keeps for
+    the file, when given: its page cache stays warm from one transaction to the next); `extra_writes(conn, tally)` (the checkpoint of
     the last one) joins it. Several chunks per commit: each commit rewrites every index page its
     rows touched, and rows with random keys (emails, domains) touch a page each; a group of
     chunks shares those pages (`ingest_file`'s `commit_rows`). Each staged chunk's file is
@@ -94,6 +97,7 @@ def commit_chunks(
         # back into the database file, the same hot index pages each time (measured -6 µs CPU and
         # -45 µs wall per row at 300k); the pool sets the store's own back at checkin.
         checkpoint_every(conn, WAL_PAGES_BULK)
+        cache_size(conn, CACHE_KIB_BULK)
         tally: list[Tally] = []
         for p, alias in zip(parts, aliases, strict=True):
             tally += _write(
@@ -104,7 +108,7 @@ def commit_chunks(
         return tally
 
     try:
-        return in_transaction(ctx, write)
+        return in_transaction(ctx, write, held)
     finally:
         for raw in {id(r): r for r in raws}.values():
             for path, alias in staged:

@@ -276,10 +276,17 @@ def as_speculated(item: tuple[Any, ...]) -> Speculated | Rejected | Deferred:
 _SETUP: Setup | None = None
 
 
+# Workers yield the cores to the writer: it is serial, and with three busy processes on two
+# cores the scheduler gave it two thirds of one; the workers then idle only once they are the
+# set number of chunks ahead (`ingest._ahead`), which is when the writer is the limit anyway.
+WORKER_NICE = 10
+
+
 def init_worker(setup: Setup) -> None:
-    """Pool initializer (fork): keep the file's setup for every chunk."""
+    """Pool initializer (fork): keep the file's setup for every chunk; lower priority."""
     global _SETUP
     _SETUP = setup
+    os.nice(WORKER_NICE)
 
 
 Marks = tuple[list[int], set[int]]  # `RepeatMarker`'s answer: (repeats, later)

@@ -24,6 +24,7 @@ from marketops.pipeline.runner import Outcome, Prepared, decide, prepare
 from marketops.pipeline.suppress import SuppressionIndex
 from marketops.services.context import AppContext
 from marketops.store import leads_repo
+from marketops.store.db import write_transaction
 
 T = TypeVar("T")
 
@@ -107,15 +108,18 @@ def capture(
     return in_transaction(ctx, write)
 
 
-def in_transaction(ctx: AppContext, write: Callable[[Connection], T]) -> T:
+def in_transaction(
+    ctx: AppContext, write: Callable[[Connection], T], held: Connection | None = None
+) -> T:
     """`write(conn)` in one write transaction, run again (up to three times in all) when a
     concurrent writer created the same email first (PostgreSQL raises IntegrityError; the retry
     sees the other lead) or PostgreSQL aborted it to break a deadlock: a batch locks the
     round-robin cursors of its leads' queues lead by lead, so two batches routing to the same
-    queues in different orders can wait on each other."""
+    queues in different orders can wait on each other. `held`: on a connection the caller
+    keeps (else one from the pool)."""
     for attempt in range(3):
         try:
-            with ctx.engine.begin() as conn:
+            with ctx.engine.begin() if held is None else write_transaction(held) as conn:
                 return write(conn)
         except IntegrityError:
             if attempt == 2:

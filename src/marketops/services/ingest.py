@@ -183,8 +183,9 @@ def read_rows(path: Path) -> Iterator[dict[str, Any]]:
 _prepare = prepare_row
 
 # rows per write transaction with workers on SQLite (`commit_chunks`): each commit rewrites the
-# random index pages (emails, domains) its rows touched; a group of chunks shares them
-COMMIT_ROWS = 20_000
+# random index pages (emails, domains) its rows touched; a group of chunks shares them. A group's
+# pages must fit the writer's page cache (`store.db.CACHE_KIB_BULK`), or they spill mid-way.
+COMMIT_ROWS = 40_000
 
 
 Chunk = list[tuple[int, dict[str, Any]]]
@@ -243,9 +244,10 @@ def _ahead(
     init: Callable[[Any], None],
     init_arg: Any,
     work: Callable[[Chunk, datetime], Any],
+    ahead: int = 0,
 ) -> Iterator[tuple[Chunk, datetime, Any]]:
     """`work(chunk, now)` in forked worker processes, answers in chunk order, the workers up to
-    `workers + 1` chunks ahead of the caller (which writes them)."""
+    `workers + 1 + ahead` chunks ahead of the caller (which writes them)."""
     with ProcessPoolExecutor(
         workers,
         mp_context=multiprocessing.get_context("fork"),
@@ -256,7 +258,7 @@ def _ahead(
         for chunk in chunks:
             t = clock()
             pending.append((chunk, t, pool.submit(work, chunk, t)))
-            if len(pending) > workers:
+            if len(pending) > workers + ahead:
                 c, tt, fut = pending.popleft()
                 yield c, tt, fut.result()
         while pending:
@@ -308,14 +310,25 @@ def _setup(ctx: AppContext, suppression: Any, source: str, ref_prefix: str) -> S
 
 
 def _speculated(
-    chunks: Iterator[Chunk], clock: Callable[[], datetime], workers: int, setup: Setup
+    chunks: Iterator[Chunk],
+    clock: Callable[[], datetime],
+    workers: int,
+    setup: Setup,
+    ahead: int = 0,
 ) -> Iterator[tuple[Chunk, datetime, batch_worker.Result]]:
     """Worker speculations per chunk (`batch_worker.speculate`), in order; each chunk travels
-    with the positions of its possible repeats (`RepeatMarker`)."""
+    with the positions of its possible repeats (`RepeatMarker`). `ahead`: chunks the workers may
+    run beyond `workers + 1` (the writer takes a group of chunks, then writes them all)."""
     mark = batch_worker.RepeatMarker(setup)
     marked = ((c, mark(c)) for c in chunks)
     for (chunk, _), t, result in _ahead(
-        marked, clock, workers, batch_worker.init_worker, setup, batch_worker.speculate_in_worker
+        marked,
+        clock,
+        workers,
+        batch_worker.init_worker,
+        setup,
+        batch_worker.speculate_in_worker,
+        ahead,
     ):
         yield chunk, t, result
 
@@ -407,15 +420,20 @@ def ingest_file(
             if setup.dialect == "sqlite":
                 group_rows = max(commit_rows or COMMIT_ROWS, batch_size)
             group: list[Part] = []
+            # one connection for the file: its page cache (`commit_chunks`) outlives each commit
+            held = stack.enter_context(ctx.engine.connect()) if setup.dialect == "sqlite" else None
+            # while the writer writes a group, the workers go on with the next one
+            ahead = min(-(-group_rows // batch_size), batch_stage.MAX_ATTACHED)
+            ahead = ahead if ahead > 1 else 0
 
             def flush() -> None:
                 last = group[-1].chunk[-1][0]
-                committed(commit_chunks, ctx, setup, group, checkpoint_at(last))
+                committed(commit_chunks, ctx, setup, group, checkpoint_at(last), held=held)
                 group.clear()
                 if on_progress:
                     on_progress(last, lines)
 
-            for chunk, t, result in _speculated(chunks, clock, workers, setup):
+            for chunk, t, result in _speculated(chunks, clock, workers, setup, ahead):
                 group.append(Part(chunk, t, *result))
                 if (
                     sum(len(p.chunk) for p in group) >= group_rows
