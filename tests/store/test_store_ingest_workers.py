@@ -288,3 +288,49 @@ def test_csv_rows_pair_as_the_dict_reader_does(header: list[str]) -> None:
         want = {k.strip(): (v if v != "" else None) for k, v in dict_row.items() if k}
         assert csv_row(header, values) == want
         assert list(csv_row(header, values)) == list(want)  # keys in the same order
+
+
+@pytest.mark.parametrize(
+    "backend_url", ["sqlite"], indirect=True
+)  # PostgreSQL has no such settings
+def test_sqlite_batch_writer_holds_one_connection_with_a_large_cache(ctx, tmp_path: Path) -> None:
+    """Every group of chunks commits on the one connection the ingest holds, with the bulk page
+    cache and checkpoint interval; once the file is done no pooled connection keeps either."""
+    from contextlib import ExitStack
+
+    from sqlalchemy import event
+
+    from marketops.store.db import (
+        CACHE_KIB_BULK,
+        CACHE_KIB_DEFAULT,
+        WAL_PAGES_BULK,
+        WAL_PAGES_DEFAULT,
+    )
+
+    path = write_csv(tmp_path / "leads.csv", 1200, seed=3, now=NOW)
+    seen: list[tuple[int, int, int]] = []
+
+    @event.listens_for(ctx.engine, "commit")
+    def _at_commit(conn) -> None:  # type: ignore[no-untyped-def]
+        raw = conn.connection.driver_connection
+        cache = conn.exec_driver_sql("PRAGMA cache_size").scalar_one()
+        wal = conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one()
+        seen.append((id(raw), cache, wal))
+
+    stats = ingest_file(ctx, path, batch_size=200, workers=2, now=lambda: NOW, commit_rows=400)
+    event.remove(ctx.engine, "commit", _at_commit)
+    assert stats.rows == 1200
+    groups = seen[1:-1]  # the run's opening and closing transactions are the store's own
+    assert len(groups) == 3 and len({raw for raw, _, _ in groups}) == 1
+    assert {(cache, wal) for _, cache, wal in groups} == {(-CACHE_KIB_BULK, WAL_PAGES_BULK)}
+    with ExitStack() as stack:
+        pooled = max(1, ctx.engine.pool.checkedin())
+        conns = [stack.enter_context(ctx.engine.connect()) for _ in range(pooled)]
+        settings = {
+            (
+                c.exec_driver_sql("PRAGMA cache_size").scalar_one(),
+                c.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one(),
+            )
+            for c in conns
+        }
+    assert settings == {(-CACHE_KIB_DEFAULT, WAL_PAGES_DEFAULT)}
