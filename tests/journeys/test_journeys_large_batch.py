@@ -6,13 +6,14 @@ from __future__ import annotations
 import uuid
 from contextlib import ExitStack
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from journeys_helpers import T0, duplicated_steps, write_journey
 from sqlalchemy import event, insert, select
 
 from marketops.journeys.runner import CLAIMED, _claim, step_tick
-from marketops.journeys.triggers import Candidate, enrol_many
+from marketops.journeys.triggers import Candidate, enrol_many, entry_tick
 from marketops.journeys.versions import definition, publish
 from marketops.messaging.send import message_key
 from marketops.notify.outbox import enqueue
@@ -168,4 +169,27 @@ def test_sqlite_checkpoints_once_a_drain(ctx) -> None:  # type: ignore[no-untype
     assert claimed == [50, 50, 20]
     # two full claims, the partial one, then the empty claim that ends the drain
     assert seen == [WAL_PAGES_BULK, WAL_PAGES_BULK, WAL_PAGES_DEFAULT, WAL_PAGES_DEFAULT]
+    assert duplicated_steps(ctx) == 0
+
+
+@pytest.mark.parametrize("backend_url", ["sqlite"], indirect=True)  # a WAL is SQLite's
+def test_a_drain_of_full_claims_ends_with_its_wal_checkpointed(ctx) -> None:  # type: ignore[no-untyped-def]
+    """When every claim came back full no commit ran under the store's own interval, so the
+    drain's pages were only in the WAL; the empty claim that ends the drain checkpoints them
+    into the database file (which grows by the new rows' pages)."""
+    write_journey(ctx.workspace.root, "bulk", NURTURE)
+    publish(ctx, "bulk", now=T0)
+    _people(ctx)
+    entry_tick(ctx, T0)
+    database = Path(ctx.engine.url.database)
+    with ctx.engine.connect() as conn:  # start from a database file holding every page
+        conn.connection.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+    before = database.stat().st_size
+    claimed, sizes = [], []
+    while n := step_tick(ctx, T0, limit=40):
+        claimed.append(n)
+        sizes.append(database.stat().st_size)
+    assert claimed == [40, 40, 40]  # N = 120: full claims only
+    assert sizes == [before] * 3  # while claims came back full: nothing copied back
+    assert database.stat().st_size > before  # the drain's end copied its pages back
     assert duplicated_steps(ctx) == 0

@@ -45,7 +45,12 @@ from marketops.store.bulk import (
     pg_stage,
     update_by_id,
 )
-from marketops.store.db import WAL_PAGES_BULK, WAL_PAGES_DEFAULT, checkpoint_every
+from marketops.store.db import (
+    WAL_PAGES_BULK,
+    WAL_PAGES_DEFAULT,
+    checkpoint_every,
+    checkpoint_now,
+)
 from marketops.store.schema import activities
 from marketops.store.tables_events import event_identities, events
 from marketops.store.tables_journeys import (
@@ -657,7 +662,15 @@ def step_tick(ctx: Any, now: datetime, *, limit: int = BATCH) -> int:
                 "journey batch failed (%s); running it person by person", type(exc).__name__
             )
             seen, _ = _tick(ctx, now, safe=True, limit=limit)
+    if seen == limit:
+        _bulk.add(id(ctx.engine))
+    elif id(ctx.engine) in _bulk:  # a drain of full claims is over: its WAL goes back now
+        _bulk.discard(id(ctx.engine))
+        checkpoint_now(ctx.engine)
     return seen
+
+
+_bulk: set[int] = set()  # engines whose step job is in a drain of full claims (SQLite WAL)
 
 
 @contextmanager
