@@ -236,8 +236,9 @@ class RowDecoder:
             (i, f) for i, c in enumerate(cols) if (f := _reader(table.c[c].type, dialect))
         ]
 
-    def fetch(self, conn: Connection, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
-        """Run `sql` (selecting `cols` in order) in the caller's transaction; rows as dicts."""
+    def fetch_raw(self, conn: Connection, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """Run `sql` in the caller's transaction; the driver's rows as they come (not decoded:
+        for a caller that decodes only the few values it keeps, with `decoder`)."""
         raw = conn.connection.driver_connection
         if self.marker == "%s" and len(params) > _PG_PARSED_PARAMS and "%%" not in sql:
             from psycopg import RawCursor
@@ -247,9 +248,18 @@ class RowDecoder:
             cur = raw.cursor()
         try:
             cur.execute(sql, tuple(params))
-            rows = cur.fetchall()
+            return cur.fetchall()
         finally:
             cur.close()
+
+    def decoder(self, col: str) -> Callable[[Any], Any]:
+        """The conversion `fetch` applies to column `col` (identity if none)."""
+        i = self.cols.index(col)
+        return next((f for j, f in self._convs if j == i), lambda v: v)
+
+    def fetch(self, conn: Connection, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+        """Run `sql` (selecting `cols` in order) in the caller's transaction; rows as dicts."""
+        rows = self.fetch_raw(conn, sql, params)
         cols = self.cols
         if not self._convs:
             return [dict(zip(cols, r, strict=True)) for r in rows]
