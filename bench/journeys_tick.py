@@ -77,7 +77,7 @@ NURTURE = {
 PARTS = (
     ("marketops.journeys.runner", "_claim", "claim due enrolments"),
     ("marketops.journeys.runner", "read_leads", "read leads"),
-    ("marketops.messaging.send", "_history", "read email_sends (exactly-once, cap)"),
+    ("marketops.messaging.send", "_facts", "read email_sends (exactly-once, cap)"),
     ("marketops.messaging.send", "_Batch.decide", "decide (policy) and stage the outbox row"),
     ("marketops.notify.outbox", "enqueue_many", "write outbox rows, read their ids"),
     ("marketops.messaging.send", "_insert", "write email_sends"),

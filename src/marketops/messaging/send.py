@@ -103,13 +103,11 @@ def send_emails(
     lead_ids = sorted({r.lead_id for r in requests})
     # the lock first: the rows read next are then settled
     people = _leads(conn, lead_ids, known or {}, locked)
-    # one read serves the exactly-once check and the cap: the few columns both look at, then
-    # the whole rows of the (lead, ref) pairs asked again (a repeat, a deferral decided again)
-    history = _history(conn, lead_ids, _BRIEF)
     wanted = {(r.lead_id, r.ref) for r in requests}
-    again = {k for rows in history.values() for row in rows if (k := _key(row)) in wanted}
-    prior = _existing(conn, again) if again else {}
-    batch = _Batch(conn, ctx, people, now, history)
+    cfg = messaging_config(ctx.workspace.root)
+    again, recent = _facts(conn, lead_ids, wanted, now - timedelta(days=cfg.frequency_cap.per_days))
+    prior = _existing(conn, again) if again else {}  # whole rows: a repeat, a deferral again
+    batch = _Batch(conn, ctx, people, now, recent)
     results: list[SendResult] = []
     for r in requests:
         key = (r.lead_id, r.ref)
@@ -130,14 +128,14 @@ class _Batch:
         ctx: Any,
         people: dict[str, dict[str, Any]],
         now: datetime,
-        history: Mapping[str, list[dict[str, Any]]],
+        recent: dict[str, list[datetime]],
     ) -> None:
         self.conn, self.ctx, self.people, self.now = conn, ctx, people, now
         self.root = ctx.workspace.root
         self.cfg = messaging_config(self.root)
         withdrawn = [i for i, p in people.items() if (p.get("consent") or {}).get("email") is False]
         self.unsubscribed = _unsubscribed(conn, withdrawn)
-        self.recent = _recent_sends(history, now, self.cfg.frequency_cap.per_days)
+        self.recent = recent  # each person's counted sends in the window; grows with the batch
         self.segments: dict[str, set[str]] = {}
         self.templates: dict[str, Compiled] = {}
         self.zones: dict[tuple[str | None, ...], ZoneInfo] = {}
@@ -266,15 +264,34 @@ def _key(row: Mapping[str, Any]) -> tuple[str, str]:
 _BRIEF = ("lead_id", "ref", "status", "category", "decided_at")  # what the cap and the check read
 
 
-def _history(
-    conn: Connection, lead_ids: Sequence[str], columns: Sequence[str] | None = None
-) -> dict[str, list[dict[str, Any]]]:
-    """Every `email_sends` row of these leads (`columns` of it, else all), by lead, read
-    through the driver.
+def _facts(
+    conn: Connection, lead_ids: Sequence[str], wanted: set[tuple[str, str]], since: datetime
+) -> tuple[set[tuple[str, str]], dict[str, list[datetime]]]:
+    """One read of these leads' `email_sends` serves both the exactly-once check and the cap:
+    (the asked (lead, ref) pairs that have a row already, each person's counted sends — queued
+    marketing email — decided after `since`). Rows stay the driver's tuples; only the counted
+    sends' times are decoded."""
+    read = RowDecoder(email_sends, _BRIEF, conn.dialect.name)
+    when = read.decoder("decided_at")
+    again: set[tuple[str, str]] = set()
+    recent: dict[str, list[datetime]] = {}
+    for ids in _chunks(list(lead_ids)):
+        marks = ", ".join([read.marker] * len(ids))
+        sql = f"{read.sql} WHERE lead_id IN ({marks})"
+        for lead_id, ref, status, category, decided_at in read.fetch_raw(conn, sql, ids):
+            if (lead_id, ref) in wanted:
+                again.add((lead_id, ref))
+            if status == "queued" and category == "marketing" and (at := when(decided_at)) > since:
+                recent.setdefault(lead_id, []).append(at)
+    return again, recent
+
+
+def _history(conn: Connection, lead_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    """Every `email_sends` row of these leads, whole, by lead, read through the driver.
 
     By person, filtered here: SQLite scans the table for `(lead_id, ref) IN (VALUES …)`, and
     `lead_id IN … AND ref IN …` probes the index once per pair of the two lists."""
-    read = RowDecoder(email_sends, columns or [c.name for c in email_sends.c], conn.dialect.name)
+    read = RowDecoder(email_sends, [c.name for c in email_sends.c], conn.dialect.name)
     out: dict[str, list[dict[str, Any]]] = {}
     for ids in _chunks(list(lead_ids)):
         marks = ", ".join([read.marker] * len(ids))
@@ -331,23 +348,6 @@ def _decide(
         quiet_end=b.quiet_end(zone),
     )
     return None if held is None else SendResult(held.status, held.reason, held.retry_at, None)
-
-
-def _recent_sends(
-    history: Mapping[str, list[dict[str, Any]]], now: datetime, days: float
-) -> dict[str, list[datetime]]:
-    """Each person's counted sends (queued marketing email) within the cap window."""
-    since = now - timedelta(days=days)
-    out: dict[str, list[datetime]] = {}
-    for lead_id, rows in history.items():
-        at = [
-            r["decided_at"]
-            for r in rows
-            if r["status"] == "queued" and r["category"] == "marketing" and r["decided_at"] > since
-        ]
-        if at:
-            out[lead_id] = at
-    return out
 
 
 def message_key(lead_id: str, ref: str) -> str:
