@@ -84,6 +84,7 @@ PARTS = (
     ("marketops.journeys.runner", "_insert_runs", "write journey_step_runs"),
     ("marketops.journeys.runner", "_save", "update journey_enrolments"),
     ("sqlalchemy.engine.default", "DefaultDialect.do_commit", "commit"),
+    ("marketops.journeys.runner", "checkpoint_now", "checkpoint the WAL at the drain's end"),
 )
 SPENT: dict[str, float] = {}
 

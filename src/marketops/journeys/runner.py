@@ -494,7 +494,7 @@ def _tick(ctx: Any, now: datetime, *, safe: bool, limit: int) -> tuple[int, int]
         finals: list[tuple[Any, dict[str, Any]]] = []
         people = []
         # people in lead order: two workers lock lead rows in the same order (no deadlock)
-        for e in sorted(due, key=lambda e: (e.lead_id, e.id)):
+        for e in sorted(due, key=_lead_order):
             lead = rows.get(e.lead_id)
             if lead is None:
                 finals.append((e, _out(_blank(e), "exited", now, "lead deleted")))
@@ -670,7 +670,10 @@ def step_tick(ctx: Any, now: datetime, *, limit: int = BATCH) -> int:
     return seen
 
 
-_bulk: set[int] = set()  # engines whose step job is in a drain of full claims (SQLite WAL)
+_bulk: set[int] = set()
+_lead_order = attrgetter(
+    "lead_id", "id"
+)  # engines whose step job is in a drain of full claims (SQLite WAL)
 
 
 @contextmanager
