@@ -35,13 +35,8 @@ def _write_begin(engine: Engine):  # type: ignore[no-untyped-def]
 
     @contextmanager
     def begin() -> Iterator[Connection]:
-        with engine.connect() as conn:
-            conn.info[_WRITE] = True
-            try:
-                with conn.begin():
-                    yield conn
-            finally:
-                conn.info.pop(_WRITE, None)
+        with engine.connect() as conn, write_transaction(conn):
+            yield conn
 
     return begin
 
