@@ -65,6 +65,18 @@ log = logging.getLogger("marketops.journeys")
 BATCH = 2000  # people per claim: one transaction, a few statements per table
 MAX_CHAIN = 50  # steps per person per tick: a loop without a wait cannot spin forever
 
+# an enrolment's state that a walk starts from and carries on (`_blank`)
+CARRIED = (
+    "step",
+    "wait_started_at",
+    "wait_until",
+    "visits",
+    "defers",
+    "exited_at",
+    "exit_reason",
+    "goal",
+)
+
 
 def event_seen(
     conn: Connection, lead_id: str, journey: str, name: str, since: datetime, now: datetime
@@ -202,11 +214,8 @@ def plan_people(
     return out  # type: ignore[return-value]
 
 
-# what people must share to walk as one cohort (and their visits, as stored)
-_cohort_of = attrgetter(
-    "journey", "version", "step", "wait_started_at", "wait_until", "defers", "exited_at",
-    "exit_reason", "goal",
-)  # fmt: skip
+# what people must share to walk as one cohort (besides their visits, compared as stored)
+_cohort_of = attrgetter("journey", "version", *(c for c in CARRIED if c != "visits"))
 
 
 def _alone_walker(pos: int, walk: Generator[Run, Result, Planned]) -> Walker:
@@ -402,22 +411,9 @@ def _out(
     }
 
 
-# what the tick reads of a claimed enrolment: where it is and what it carries (not its entry key,
-# status, due time or timestamps: each is known from the claim or rewritten by the save)
-CLAIMED = (
-    "id",
-    "journey",
-    "version",
-    "lead_id",
-    "step",
-    "wait_started_at",
-    "wait_until",
-    "visits",
-    "defers",
-    "exited_at",
-    "exit_reason",
-    "goal",
-)
+# what the tick reads of a claimed enrolment (not its entry key, status, due time or timestamps:
+# each is known from the claim or rewritten by the save)
+CLAIMED = ("id", "journey", "version", "lead_id", *CARRIED)
 
 
 def _claim(conn: Connection, now: datetime, limit: int) -> list[Any]:
@@ -549,18 +545,7 @@ def _blank(e: Any) -> dict[str, Any]:
     }
 
 
-FINAL_COLUMNS = (
-    "status",
-    "step",
-    "due_at",
-    "wait_started_at",
-    "wait_until",
-    "visits",
-    "defers",
-    "exited_at",
-    "exit_reason",
-    "goal",
-)
+FINAL_COLUMNS = ("status", "due_at", *CARRIED)  # what a tick writes back
 
 
 _SAVED = (*FINAL_COLUMNS, "updated_at", "id")
