@@ -154,11 +154,19 @@ def enqueue_many(conn: Connection, messages: Sequence[Message], *, now: datetime
     else:
         with closing(conn.connection.driver_connection.cursor()) as cur:
             top = cur.execute("SELECT max(id) FROM outbox").fetchone()[0] or 0
-            execute_many(conn, encode.sql, rows, suffix=conflict)
+            written = execute_many(conn, encode.sql, rows, suffix=conflict)
             # SQLite has one writer (BEGIN IMMEDIATE): the rows above the old top are the ones
-            # just written; one walk along the table instead of a key lookup a row
-            cur.execute("SELECT idempotency_key, id FROM outbox WHERE id > ?", (top,))
-            ids.update(cur.fetchall())
+            # just written. Each new row takes the largest id plus one, so when every key went
+            # in (all new, none twice) they are top+1 … top+n in order: checked at both ends
+            n = len(rows)
+            ends = (top + 1, top + n)
+            if written == n == len(keys) and dict(
+                cur.execute("SELECT id, idempotency_key FROM outbox WHERE id IN (?, ?)", ends)
+            ) == {ends[0]: keys[0], ends[1]: keys[-1]}:
+                ids.update(zip(keys, range(top + 1, top + n + 1), strict=True))
+            else:  # one walk along the table instead of a key lookup a row
+                cur.execute("SELECT idempotency_key, id FROM outbox WHERE id > ?", (top,))
+                ids.update(cur.fetchall())
         keys = [k for k in keys if k not in ids]  # keys that were already there
     mark = param_marker(conn.dialect.name)
     with closing(conn.connection.driver_connection.cursor()) as cur:  # no row processing
