@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import weakref
 from collections.abc import Callable, Generator, Iterator
 from contextlib import closing, contextmanager
 from datetime import datetime
@@ -648,17 +649,15 @@ def step_tick(ctx: Any, now: datetime, *, limit: int = BATCH) -> int:
             )
             seen, _ = _tick(ctx, now, safe=True, limit=limit)
     if seen == limit:
-        _bulk.add(id(ctx.engine))
-    elif id(ctx.engine) in _bulk:  # a drain of full claims is over: its WAL goes back now
-        _bulk.discard(id(ctx.engine))
+        _bulk.add(ctx.engine)
+    elif ctx.engine in _bulk:  # a drain of full claims is over: its WAL goes back now
+        _bulk.discard(ctx.engine)
         checkpoint_now(ctx.engine)
     return seen
 
 
-_bulk: set[int] = set()
-_lead_order = attrgetter(
-    "lead_id", "id"
-)  # engines whose step job is in a drain of full claims (SQLite WAL)
+_bulk: weakref.WeakSet[Any] = weakref.WeakSet()  # engines in a drain of full claims (SQLite WAL)
+_lead_order = attrgetter("lead_id", "id")
 
 
 @contextmanager
