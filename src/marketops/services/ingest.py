@@ -385,24 +385,34 @@ def ingest_file(
     source = path.name
     chunks = _chunks(read_rows(path), done, batch_size)
 
+    # the open transaction's tallies by last row: an attempt the store aborted and ran again
+    # (`in_transaction`) replaces its tally, never adds it twice; `stats` takes them at commit
+    pending: dict[int, list[Tally]] = {}
+
     def checkpoint_at(last: int) -> Callable[[Any, list[Tally]], None]:
         def checkpoint(conn: Any, tally: list[Tally]) -> None:
-            stats.add_tally(tally)
+            pending[last] = tally
+            after = IngestStats.from_dict(stats.as_dict())
+            for t in pending.values():
+                after.add_tally(t)
             conn.execute(
                 update(ingest_runs)
                 .where(ingest_runs.c.id == run_id)
-                .values(rows_done=last, stats=stats.as_dict())
+                .values(rows_done=last, stats=after.as_dict())
             )
 
         return checkpoint
 
     def committed(write: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
-        snapshot = IngestStats.from_dict(stats.as_dict())
+        pending.clear()
         try:
             write(*args, **kwargs)
         except BaseException:
-            stats.__dict__.update(snapshot.__dict__)  # the transaction rolled back; so do we
+            pending.clear()  # the transaction rolled back: its tallies never happened
             raise
+        for t in pending.values():
+            stats.add_tally(t)
+        pending.clear()
 
     if workers >= 2 and not _identity_realtime(ctx):
         setup = _setup(ctx, suppression, source, digest[:16])
