@@ -13,14 +13,11 @@ from typing import Any
 from sqlalchemy import Connection
 
 from marketops.journeys.models import Journey
-from marketops.store.bulk import RowDecoder
 from marketops.store.leads_repo import lead_rows
-from marketops.store.schema import leads
 
 # what `send_emails` (policy, zone, recipe), webhooks and owner notifications read of a lead
 NARROW = ("id", "email", "country", "owner", "consent", "attributes")
 NARROW_KINDS = frozenset({"wait", "exit", "send_email", "webhook", "notify_owner"})
-_READERS: dict[str, RowDecoder] = {}
 
 
 def narrow_enough(journeys: Iterable[Journey]) -> bool:
@@ -32,14 +29,6 @@ def read_leads(
 ) -> dict[str, dict[str, Any]]:
     """Lead rows by id for these journeys' steps (`lead_rows`: PostgreSQL locks them `FOR
     UPDATE` in id order when `lock`)."""
-    if not narrow_enough(journeys):
-        return lead_rows(conn, ids, lock=lock)
-    dialect = conn.dialect.name
-    read = _READERS.get(dialect) or _READERS.setdefault(dialect, RowDecoder(leads, NARROW, dialect))
-    lock_sql = " ORDER BY id FOR UPDATE" if lock and dialect == "postgresql" else ""
-    out: dict[str, dict[str, Any]] = {}
-    for i in range(0, len(ids), 1000):
-        chunk = list(ids[i : i + 1000])
-        sql = f"{read.sql} WHERE id IN ({', '.join([read.marker] * len(chunk))}){lock_sql}"
-        out.update((r["id"], r) for r in read.fetch(conn, sql, chunk))
-    return out
+    if narrow_enough(journeys):
+        return lead_rows(conn, ids, lock=lock, columns=NARROW)
+    return lead_rows(conn, ids, lock=lock)

@@ -64,17 +64,23 @@ def _decoders(dialect: str) -> tuple[RowDecoder, RowDecoder]:
 
 
 _ALL = tuple(c.name for c in leads.c)
-_WHOLE: dict[str, RowDecoder] = {}
+_READERS: dict[tuple[str, tuple[str, ...]], RowDecoder] = {}
 
 
 def lead_rows(
-    conn: Connection, ids: Sequence[str], *, lock: bool = False
+    conn: Connection,
+    ids: Sequence[str],
+    *,
+    lock: bool = False,
+    columns: Sequence[str] = _ALL,
 ) -> dict[str, dict[str, Any]]:
-    """Whole lead rows by id, read through the driver as SQLAlchemy would return them (batches
-    of thousands: journey steps, email sends and their delivery). `lock`: on PostgreSQL, taken
-    `FOR UPDATE` in id order, so concurrent writers lock people in one order."""
+    """Lead rows by id (`columns`, `id` among them; all by default), read through the driver as
+    SQLAlchemy would return them (batches of thousands: journey steps, email sends and their
+    delivery). `lock`: on PostgreSQL, taken `FOR UPDATE` in id order, so concurrent writers
+    lock people in one order."""
     dialect = conn.dialect.name
-    read = _WHOLE.get(dialect) or _WHOLE.setdefault(dialect, RowDecoder(leads, _ALL, dialect))
+    key = (dialect, tuple(columns))
+    read = _READERS.get(key) or _READERS.setdefault(key, RowDecoder(leads, key[1], dialect))
     lock_sql = " ORDER BY id FOR UPDATE" if lock and dialect == "postgresql" else ""
     out: dict[str, dict[str, Any]] = {}
     for i in range(0, len(ids), 1000):
