@@ -8,7 +8,9 @@ class ReverseLookup:
         self.suffix = suffix
 
     def lookup(self, domains: set[str]) -> dict[str, dict[str, object]]:
-        return {d: {"industry": f"{d.split('.')[0]}{self.suffix}", "employees": 42} for d in domains}
+        return {
+            d: {"industry": f"{d.split('.')[0]}{self.suffix}", "employees": 42} for d in domains
+        }
 
 
 def make(workspace, suffix: str = "-co"):

@@ -23,7 +23,36 @@ from marketops.pipeline.records import Lead
 log = logging.getLogger(__name__)
 
 ROLE_LOCAL_PARTS = frozenset(
-    ["admin", "administrator", "billing", "contact", "customerservice", "enquiries", "help", "hello", "hr", "info", "inquiries", "jobs", "marketing", "media", "noreply", "no-reply", "office", "press", "privacy", "sales", "security", "support", "team", "webmaster", "accounts", "careers", "abuse", "postmaster"]
+    [
+        "admin",
+        "administrator",
+        "billing",
+        "contact",
+        "customerservice",
+        "enquiries",
+        "help",
+        "hello",
+        "hr",
+        "info",
+        "inquiries",
+        "jobs",
+        "marketing",
+        "media",
+        "noreply",
+        "no-reply",
+        "office",
+        "press",
+        "privacy",
+        "sales",
+        "security",
+        "support",
+        "team",
+        "webmaster",
+        "accounts",
+        "careers",
+        "abuse",
+        "postmaster",
+    ]
 )
 ENRICHABLE = ("company", "industry", "employees", "country")
 
