@@ -126,21 +126,23 @@ def test_simulate_reads_memberships_as_they_were(ctx) -> None:
     assert ended == {a: None, b: "shortlisted"}
 
 
+TWO_SENDS = {  # an email, two days, another email
+    "entry": {"form_fill": True},
+    "steps": [
+        {"id": "e1", "send_email": {"template": "nurture_1"}},
+        {"id": "w", "wait": {"delay": "2d"}},
+        {"id": "e2", "send_email": {"template": "nurture_2"}},
+    ],
+}
+
+
 def test_simulate_suppresses_only_from_when_someone_joined(ctx, monkeypatch) -> None:
     """A suppression list joined between two sends holds back only the second, in the replay
     as in the worker."""
     from marketops.segments.service import add_to_list
 
     monkeypatch.setenv("MARKETOPS_SECRET_KEY", "journey-test-key-0123456789abcdef")
-    body = {
-        "entry": {"form_fill": True},
-        "suppression_segments": ["do-not-email"],
-        "steps": [
-            {"id": "e1", "send_email": {"template": "nurture_1"}},
-            {"id": "w", "wait": {"delay": "2d"}},
-            {"id": "e2", "send_email": {"template": "nurture_2"}},
-        ],
-    }
+    body = {**TWO_SENDS, "suppression_segments": ["do-not-email"]}
     write_journey(ctx.workspace.root, "quiet", body)
     clock = Clock()
     publish(ctx, "quiet", now=clock())
@@ -171,15 +173,7 @@ def test_simulate_reads_consent_as_it_was(ctx, monkeypatch) -> None:
     from marketops.messaging.unsubscribe import TokenClaims, apply_unsubscribe
 
     monkeypatch.setenv("MARKETOPS_SECRET_KEY", "journey-test-key-0123456789abcdef")
-    body = {
-        "entry": {"form_fill": True},
-        "steps": [
-            {"id": "e1", "send_email": {"template": "nurture_1"}},
-            {"id": "w", "wait": {"delay": "2d"}},
-            {"id": "e2", "send_email": {"template": "nurture_2"}},
-        ],
-    }
-    write_journey(ctx.workspace.root, "consent", body)
+    write_journey(ctx.workspace.root, "consent", TWO_SENDS)
     clock = Clock()
     publish(ctx, "consent", now=clock())
     start = clock()
