@@ -42,7 +42,10 @@ class History:
 
     def __init__(self, ctx: Any, journey: str, until: datetime) -> None:
         self.engine = ctx.engine
-        self.dnc = ctx.suppression_index()  # do-not-contact: the CSV and the store, today
+        from marketops.messaging.policy import DoNotContact
+
+        # do-not-contact: the CSV and the store, today; its email entries merged once
+        self.dnc = DoNotContact(ctx.suppression_index())
         with ctx.engine.connect() as conn:
             self.leads = {r.id: dict(r._mapping) for r in conn.execute(select(leads))}
             self.acts: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
@@ -356,12 +359,7 @@ def _send(
 ) -> datetime:
     """The send step at `t` as the real send decides it; returns when the step is done (later
     than `t` after deferrals: quiet hours, the cap)."""
-    from marketops.messaging.policy import (
-        contact_zone,
-        hold_back,
-        on_do_not_contact,
-        quiet_until,
-    )
+    from marketops.messaging.policy import contact_zone, hold_back, quiet_until
     from marketops.messaging.render import compiled, messaging_config, render
 
     name = step.send_email.template
@@ -375,15 +373,16 @@ def _send(
         return t
     cfg = messaging_config(ws.root)
     zone, _ = contact_zone(lead, cfg.quiet_hours)
+    on_dnc = h.dnc(lead["email"])
+    unsubscribed = h.unsubscribed.get(lid)
     for _ in range(MAX_DEFERRALS):
-        unsubscribed = h.unsubscribed.get(lid)
         held = hold_back(
             cfg,
             h.lead_at(lid, t),
             category,
             t,
             unsubscribed=unsubscribed is not None and unsubscribed <= t,
-            on_dnc=on_do_not_contact(h.dnc, lead["email"]),
+            on_dnc=on_dnc,
             suppressed_by=next(filter(h.member_at(lid, t), journey.suppression_segments), None),
             recent=h.sent.get(lid, ()),
             zone=zone,

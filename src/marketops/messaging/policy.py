@@ -172,13 +172,9 @@ def hold_back(
     return None
 
 
-def on_do_not_contact(index: Any, email: str) -> bool:
-    """On the do-not-contact list for email (by address or domain, channel email or all)."""
-    return DoNotContact(index)(email)
-
-
 class DoNotContact:
-    """`on_do_not_contact` for many addresses: the email channels' entries merged once."""
+    """Is an address on the do-not-contact list for email (by address or domain, channel email
+    or all)? Built once for many addresses: the email channels' entries are merged here."""
 
     def __init__(self, index: Any) -> None:
         self.emails = set().union(*(index.emails.get(ch, ()) for ch in DNC_CHANNELS))
