@@ -8,11 +8,12 @@ PostgreSQL the claim is `FOR UPDATE SKIP LOCKED`, so several workers take differ
 SQLite `BEGIN IMMEDIATE` serialises writers. Paused and stopped journeys are not claimed.
 
 Steps chain within a tick until a wait that has not ended (or the end), so a person's run of
-actions happens at once. The batch's people advance in rounds (`run_people`): each round's
-action steps run grouped by kind, so a batch's emails are decided and written together. A batch runs without savepoints; if anything in it raises, it is run
-again with a savepoint per person and only the failing person is set aside (`failed`, with the
-error, replayable with `marketops journey retry`); a database error (lock timeout, deadlock)
-leaves that person due for the next tick instead. People are run in lead order, so workers lock
+actions happens at once. The batch's people advance in rounds (`plan_people`): each round's
+action steps run grouped by kind, so a batch's emails are decided and written together. A batch
+runs without savepoints; if anything in it raises, it is run again with a savepoint per person
+and only the failing person is set aside (`failed`, with the error, replayable with `marketops
+journey retry`); a database error (lock timeout, deadlock) leaves that person due for the next
+tick instead. People are run in lead order, so workers lock
 lead rows in one order.
 """
 
@@ -154,7 +155,7 @@ def run_enrolment(
 def run_people(
     conn: Connection, ctx: Any, people: list[Person], now: datetime, *, cohorts: bool = True
 ) -> list[Outcome]:
-    """`plan_people` with each step record as a dict (tests, `journey tick` callers)."""
+    """`plan_people` with each step record as a dict (the tests' view of a batch)."""
     return [
         ([dict(zip(_RUN, r, strict=True)) for r in runs], st)
         for runs, st in plan_people(conn, ctx, people, now, cohorts=cohorts)
