@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, Integer, String, Table, UniqueConstraint
+from sqlalchemy import Column, Integer, String, Table, UniqueConstraint
 
 from marketops.store.schema import metadata
 from marketops.store.types import UTCDateTime
@@ -29,10 +29,9 @@ email_sends = Table(
     Column("attempts", Integer, nullable=False, default=1),  # decisions taken (deferrals re-decide)
     Column("created_at", TS, nullable=False),
     Column("decided_at", TS, nullable=False),
-    # ref first: a batch's refs (journey:<enrolment>:…) are neighbours in the index (0013)
-    UniqueConstraint("ref", "lead_id", name="uq_email_sends_ref_lead"),
+    # the table's one index: exactly-once, and every read by lead (the cap, a lead's history)
+    UniqueConstraint("lead_id", "ref", name="uq_email_sends_lead_ref"),
 )
-Index("ix_email_sends_cap", email_sends.c.lead_id, email_sends.c.status, email_sends.c.decided_at)
 
 email_unsubscribes = Table(
     "email_unsubscribes",
