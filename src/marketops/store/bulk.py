@@ -263,10 +263,21 @@ class RowDecoder:
         cols = self.cols
         if not self._convs:
             return [dict(zip(cols, r, strict=True)) for r in rows]
-        columns = list(zip(*rows, strict=True)) if rows else [() for _ in cols]
-        for i, f in self._convs:  # column-wise: one map() per column
-            columns[i] = tuple(map(f, columns[i]))
-        return [dict(zip(cols, r, strict=True)) for r in zip(*columns, strict=True)]
+        return [dict(zip(cols, r, strict=True)) for r in decode_rows(rows, self)]
+
+
+def decode_rows(rows: Sequence[Sequence[Any]], *parts: RowDecoder) -> list[tuple[Any, ...]]:
+    """The driver's rows of a query selecting each decoder's `cols` in turn (a join reads two
+    tables in one statement), decoded column-wise: one map() per converted column."""
+    if not rows:
+        return []
+    columns = list(zip(*rows, strict=True))
+    at = 0
+    for part in parts:
+        for i, f in part._convs:
+            columns[at + i] = tuple(map(f, columns[at + i]))
+        at += len(part.cols)
+    return list(zip(*columns, strict=True))
 
 
 # --- PostgreSQL: COPY for batches ---------------------------------------------------------------
