@@ -79,7 +79,7 @@ def test_batched_rounds_equal_one_person_at_a_time(ctx) -> None:  # type: ignore
     entry_tick(ctx, clock())
     with ctx.engine.connect() as conn:
         with conn.begin() as tx:
-            due = sorted(_claim(conn, clock(), 100), key=lambda e: (e.lead_id, e.id))
+            due = sorted(_claim(conn, clock(), 100)[0], key=lambda e: (e.lead_id, e.id))
             defs = Definitions(conn)
             rows = {r.id: dict(r._mapping) for r in conn.execute(select(leads))}
             batch = [(e, defs(e.journey, e.version), rows[e.lead_id]) for e in due]
@@ -153,7 +153,7 @@ def test_cohorts_equal_per_person_walks_through_waits_and_deferrals(ctx) -> None
         now = clock.advance(hours=hours) if hours else clock()
         with ctx.engine.connect() as conn:
             with conn.begin() as tx:
-                due = sorted(_claim(conn, now, 100), key=lambda e: (e.lead_id, e.id))
+                due = sorted(_claim(conn, now, 100)[0], key=lambda e: (e.lead_id, e.id))
                 defs = Definitions(conn)
                 rows = {r.id: dict(r._mapping) for r in conn.execute(select(leads))}
                 batch = [(e, defs(e.journey, e.version), rows[e.lead_id]) for e in due]

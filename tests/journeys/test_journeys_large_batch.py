@@ -12,6 +12,7 @@ import pytest
 from journeys_helpers import T0, duplicated_steps, write_journey
 from sqlalchemy import event, insert, select
 
+from marketops.journeys.leads import NARROW
 from marketops.journeys.runner import CLAIMED, _claim, step_tick
 from marketops.journeys.triggers import Candidate, enrol_many, entry_tick
 from marketops.journeys.versions import definition, publish
@@ -118,11 +119,16 @@ def test_a_large_batch_runs_every_step_once_with_the_right_ids(ctx) -> None:  # 
 
     # the driver reads give what SQLAlchemy's rows give, types included
     with ctx.engine.connect() as conn, conn.begin() as tx:
-        claimed = sorted((vars(e) for e in _claim(conn, day, 500)), key=lambda e: e["id"])
+        due, joined = _claim(conn, day, 500)
+        claimed = sorted((e._asdict() for e in due), key=lambda e: e["id"])
         read = lead_rows(conn, ids, lock=False)
+        narrow = lead_rows(conn, ids, lock=False, columns=NARROW)
         tx.rollback()
     stored = [{c: e._mapping[c] for c in CLAIMED} for e in sorted(states, key=lambda e: e.id)]
     assert claimed == stored
+    if joined is not None:  # SQLite: the claim's own lead rows are `lead_rows`' narrow ones
+        assert set(joined) == {e.lead_id for e in due}
+        assert joined == {i: narrow[i] for i in joined}
     with ctx.engine.connect() as conn:
         assert read == {r.id: dict(r._mapping) for r in conn.execute(select(leads))}
 
