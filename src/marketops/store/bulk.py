@@ -106,19 +106,41 @@ class RowEncoder:
         return tuple(out)
 
 
+SQLITE_ROWS_PER_INSERT = 500  # rows of one multi-row INSERT (`execute_many(…, multirow=True)`)
+
+
 def execute_many(
-    conn: Connection, sql: str, data: Sequence[Sequence[Any]], *, suffix: str = ""
+    conn: Connection,
+    sql: str,
+    data: Sequence[Sequence[Any]],
+    *,
+    suffix: str = "",
+    multirow: bool = False,
 ) -> int:
     """The driver's executemany inside the caller's transaction; SQLAlchemy's IntegrityError.
 
     `suffix` follows the VALUES list (e.g. `ON CONFLICT (col) DO NOTHING`). Returns the rows the
-    driver reports written (an insert that skips conflicts writes fewer than `data`)."""
+    driver reports written (an insert that skips conflicts writes fewer than `data`).
+    `multirow` (SQLite, an INSERT): `SQLITE_ROWS_PER_INSERT` rows a statement (`VALUES (…),
+    (…), …`) instead of one statement a row: the same rows in the same order, ~0.6 µs a row
+    less (sqlite3 resets and steps its statement once a row). A failing row then undoes its
+    whole statement, not just itself: for callers whose transaction fails with it anyway."""
     if not data:
         return 0
     raw = conn.connection.driver_connection
     cur = raw.cursor()
     dbapi = conn.dialect.dbapi
     try:
+        if multirow and conn.dialect.name == "sqlite" and len(data) > 1 and " VALUES " in sql:
+            head, _, row = sql.partition(" VALUES ")
+            per = max(1, min(SQLITE_ROWS_PER_INSERT, 32_000 // len(data[0])))  # the bind limit
+            written = 0
+            for i in range(0, len(data), per):
+                chunk = data[i : i + per]
+                values = ", ".join([row] * len(chunk))
+                cur.execute(f"{head} VALUES {values}{suffix}", [v for r in chunk for v in r])
+                written += cur.rowcount
+            return written
         if len(data) == 1:  # psycopg's executemany enters pipeline mode: 3x dearer
             cur.execute(sql + suffix, data[0])
         elif conn.dialect.name != "sqlite" and len(data) <= SMALL_BATCH and " VALUES " in sql:
@@ -318,15 +340,16 @@ def insert_rows(
     *,
     suffix: str = "",
     returning: str | None = None,
+    multirow: bool = False,
 ) -> Any:
     """Encoded rows in, inside the caller's transaction: the driver's executemany, or on
     PostgreSQL above SMALL_BATCH rows COPY (straight in, or through `pg_stage` when a `suffix`
     such as ON CONFLICT or a RETURNING is wanted). Returns the RETURNING rows when asked
-    (PostgreSQL only), else the number of rows written."""
+    (PostgreSQL only), else the number of rows written. `multirow`: see `execute_many`."""
     if conn.dialect.name != "postgresql" or len(rows) <= SMALL_BATCH:
         if returning:
             raise ValueError("RETURNING needs PostgreSQL and more than SMALL_BATCH rows")
-        return execute_many(conn, encode.sql, rows, suffix=suffix)
+        return execute_many(conn, encode.sql, rows, suffix=suffix, multirow=multirow)
     if not suffix and not returning:
         pg_copy(conn, encode.table.name, encode.cols, rows)
         return len(rows)
