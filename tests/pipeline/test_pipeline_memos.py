@@ -72,7 +72,7 @@ def test_check_memo_keeps_text_and_other_types_apart(cfg: CompiledConfig, monkey
     rows = [*generate(2000, seed=9, now=NOW), {"email": "a@example.org", "employees": "0"}]
     memoized = [validate(r, contract) for r in rows]
     monkeypatch.setattr(validate_mod, "MEMO_MAX", 0)
-    monkeypatch.setattr(validate_mod, "_PLANS", {})
+    monkeypatch.setattr(validate_mod, "_COMPILED", {})
     assert [validate(r, contract) for r in rows] == memoized
     monkeypatch.undo()
     # "1" is a whole number, True is not, though True == 1 as a key: only text is memoized

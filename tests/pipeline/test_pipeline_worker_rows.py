@@ -1,0 +1,98 @@
+"""Rows a worker stages are the rows the store's encoders (`RowEncoder`) would write.
+
+The staging path builds its SQLite rows directly (one tuple per row, JSON through orjson's
+option-free fast path); the tuple path (PostgreSQL) encodes through `RowEncoder`. Both run here on
+the same chunk and must agree value for value, type for type.
+"""
+
+import decimal
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+from marketops.pipeline.runner import CompiledConfig
+from marketops.pipeline.suppress import SuppressionIndex
+from marketops.sample import COLUMNS, generate
+from marketops.services.batch_worker import (
+    ACTIVITY_INSERT,
+    EVENT_INSERT,
+    LEAD_HEAD,
+    Encoders,
+    Rejected,
+    Setup,
+    speculate,
+)
+from marketops.store.bulk import RowEncoder
+from marketops.store.schema import lead_events
+from marketops.workspace import Workspace
+
+NOW = datetime(2026, 11, 1, 12, tzinfo=UTC)
+
+
+def _setup(workspace_dir: Path, stage_dir: str | None) -> Setup:
+    cfg = CompiledConfig.from_workspace(Workspace.load(workspace_dir))
+    suppression = SuppressionIndex.from_entries(
+        [("all", "domain", "initech.example"), ("email", "email", "mary.smith5@gmail.com")]
+    )
+    return Setup(cfg, suppression, [], None, "sqlite", "leads.csv", "ab12", COLUMNS, stage_dir)
+
+
+def test_staged_rows_are_what_the_encoders_write(workspace_dir: Path, tmp_path: Path) -> None:
+    rows = list(generate(3000, seed=11, now=NOW))
+    rows[5]["employees"] = "1,200"
+    rows[6]["message"] = 'é \u2028 "quoted" \\ newline\n'
+    chunk = [(n, [str(r.get(c) or "") for c in COLUMNS]) for n, r in enumerate(rows, 2)]
+    staged = speculate(_setup(workspace_dir, str(tmp_path)), chunk, NOW)
+    plain = speculate(_setup(workspace_dir, None), chunk, NOW)
+    assert staged[0] == plain[0] and staged[3] == plain[3]
+
+    ids: dict[str, int] = {}  # lead ids are random: each path's ids by record position
+    want_leads, want_acts, want_events = [], [], []
+    for i, item in enumerate(plain[1]):
+        if isinstance(item, Rejected) or len(item) == 1:
+            continue
+        ids[item[1]] = i
+        head, act, events = item[4], item[5], item[6]
+        want_leads.append((i, *head))
+        want_acts.append((i, *act))
+        want_events += [(i, k, *e) for k, e in enumerate(events)]
+    assert len(want_leads) > 2500 and len(want_events) > 3 * 2500
+
+    got_ids = {item[1]: i for i, item in enumerate(staged[1]) if not isinstance(item, Rejected)}
+    path = staged[2]
+    assert path is not None
+    with sqlite3.connect(path) as conn:
+
+        def read(table: str, cols: tuple[str, ...], order: str) -> list[tuple]:
+            return conn.execute(
+                f"SELECT {', '.join(cols)} FROM {table} ORDER BY {order}"
+            ).fetchall()
+
+        got_leads = read("leads", ("i", *LEAD_HEAD), "i")
+        got_acts = read("activities", ("i", *ACTIVITY_INSERT), "i")
+        got_events = read("events", ("i", "k", *EVENT_INSERT), "i, k")
+
+    def same_ids(rows: list[tuple], at: int, by: dict[str, int]) -> list[tuple]:
+        return [(*r[:at], by[r[at]], *r[at + 1 :]) for r in rows]
+
+    at_id = 1 + LEAD_HEAD.index("id")
+    assert same_ids(got_leads, at_id, got_ids) == same_ids(want_leads, at_id, ids)
+    assert same_ids(got_acts, 1, got_ids) == same_ids(want_acts, 1, ids)
+    assert same_ids(got_events, 2, got_ids) == same_ids(want_events, 2, ids)
+    for got, want in zip(got_leads, want_leads, strict=True):  # 1 and 1.0, True and 1 differ
+        assert [type(v) for v in got] == [type(v) for v in want]
+
+
+def test_json_text_is_the_stores_for_every_value() -> None:
+    encoders = Encoders("sqlite")
+    store = RowEncoder(lead_events, ("data",), "sqlite")
+    values = [
+        {"free_mail": False, "suppressed_channels": ["email"], "enriched_by": {"local": ["x"]}},
+        {"from": None, "to": 30.08, "fit": 5.0, "reasons": [{"points": -2.5e-7}]},
+        {1: "non-text key"},  # the store's options turn it into "1"
+        {"set": {3}, "decimal": decimal.Decimal("1.50"), "when": NOW},  # default=str
+        {"nan": float("nan"), "tuple": (1, 2), "text": 'é\u2028"\\'},
+        [],
+        {},
+    ]
+    assert [encoders.json(v) for v in values] == [store((v,))[0] for v in values]
