@@ -140,6 +140,21 @@ def test_a_large_batch_runs_every_step_once_with_the_right_ids(ctx) -> None:  # 
         queued = conn.execute(select(email_sends.c.id).where(email_sends.c.status == "queued"))
         assert len(queued.all()) == 2 * N
     assert set(done) == {"completed"} and total == 4 * N and duplicated_steps(ctx) == 0
+    # the cohort's wait records went in with one statement (SQLite): each person's records
+    # are still in their order, and every wait record is the one a person alone writes
+    with ctx.engine.connect() as conn:
+        records = conn.execute(select(journey_step_runs).order_by(journey_step_runs.c.id)).all()
+    order: dict[int, list[str]] = {}
+    for r in records:
+        order.setdefault(r.enrolment_id, []).append(r.step)
+    assert len(order) == N and all(s == ["hello", "hook", "pause", "more"] for s in order.values())
+    waits = {
+        (r.kind, r.outcome, r.attempt, r.version, r.at, tuple(sorted(r.result.items())))
+        for r in records
+        if r.step == "pause"
+    }
+    until = {"started": T0.isoformat(), "until": day.isoformat()}
+    assert waits == {("wait", "waited", 1, 1, day, tuple(sorted(until.items())))}
 
 
 @pytest.mark.parametrize("backend_url", ["sqlite"], indirect=True)  # PostgreSQL has no such setting

@@ -29,6 +29,7 @@ from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, select
 from sqlalchemy.exc import DBAPIError
 
@@ -43,6 +44,7 @@ from marketops.store.bulk import (
     RowEncoder,
     bind_time,
     decode_rows,
+    execute_many,
     insert_rows,
     param_marker,
     pg_stage,
@@ -532,9 +534,17 @@ def _tick(ctx: Any, now: datetime, *, safe: bool, limit: int) -> tuple[int, int]
                 alone := _alone(conn, ctx, e, versions[e.journey, e.version], lead, now)
             ) is not None:
                 finals.append((e, alone))
+        # step records written step by step across people (each person's in their order): a
+        # cohort's records of one step then sit side by side and go in with one statement
+        by_place: list[list[RunRow]] = []
         for (e, _, _), (r, st) in zip(people, plan_people(conn, ctx, people, now), strict=True):
-            runs.extend(r)
+            for k, row in enumerate(r):
+                if k == len(by_place):
+                    by_place.append([])
+                by_place[k].append(row)
             finals.append((e, st))
+        for rows_at in by_place:
+            runs.extend(rows_at)
         _insert_runs(conn, runs)
         _save(conn, finals, now)
     return len(due), len(runs)
@@ -649,8 +659,10 @@ _RUN = (
 
 
 def _insert_runs(conn: Connection, runs: list[RunRow]) -> None:
-    """The step records (`journey_step_runs`) in one statement; a result dict that a cohort
-    shares (a wait's) is encoded once."""
+    """The step records (`journey_step_runs`), in order; a result dict that a cohort shares (a
+    wait's) is encoded once. On SQLite neighbours that differ only in their enrolment (a
+    cohort's records of one step) go in with one `INSERT … SELECT … FROM json_each(ids)`
+    (~0.5 µs a record against ~1.6 a row of an executemany), the others 500 rows a statement."""
     if not runs:
         return
     encode = RowEncoder(journey_step_runs, _RUN, conn.dialect.name)
@@ -665,7 +677,32 @@ def _insert_runs(conn: Connection, runs: list[RunRow]) -> None:
             rows.append(row)
         else:
             rows.append((*r[:7], known[2], known[3]))
-    insert_rows(conn, encode, rows)
+    if conn.dialect.name != "sqlite":
+        insert_rows(conn, encode, rows)
+        return
+    apart: list[tuple[Any, ...]] = []
+    i = 0
+    while i < len(rows):
+        tail = rows[i][1:]
+        j = i + 1
+        while j < len(rows) and rows[j][1:] == tail:
+            j += 1
+        if j - i >= SHARED_INSERT:
+            insert_rows(conn, encode, apart, multirow=True)
+            apart = []
+            ids = orjson.dumps([r[0] for r in rows[i:j]]).decode()
+            execute_many(conn, _RUNS_FROM_IDS, [(*tail, ids)])
+        else:
+            apart.extend(rows[i:j])
+        i = j
+    insert_rows(conn, encode, apart, multirow=True)
+
+
+SHARED_INSERT = 20  # neighbouring records differing only in their enrolment: one statement
+_RUNS_FROM_IDS = (
+    f"INSERT INTO journey_step_runs ({', '.join(_RUN)})"
+    f" SELECT value, {', '.join(['?'] * (len(_RUN) - 1))} FROM json_each(?)"
+)
 
 
 def step_tick(ctx: Any, now: datetime, *, limit: int = BATCH) -> int:

@@ -416,7 +416,8 @@ def _insert(
     encode = RowEncoder(email_sends, _SEND_COLUMNS, conn.dialect.name)
     pick = itemgetter(*_SEND_COLUMNS)  # the row's values in column order, in one C call
     data = [encode(pick(r)) for r in rows]
-    written = insert_rows(conn, encode, data, suffix=" ON CONFLICT (lead_id, ref) DO NOTHING")
+    suffix = " ON CONFLICT (lead_id, ref) DO NOTHING"
+    written = insert_rows(conn, encode, data, suffix=suffix, multirow=True)
     if written == len(rows):
         return {}
     stored = _existing(conn, {(r["lead_id"], r["ref"]) for r in rows})

@@ -154,7 +154,7 @@ def enqueue_many(conn: Connection, messages: Sequence[Message], *, now: datetime
     else:
         with closing(conn.connection.driver_connection.cursor()) as cur:
             top = cur.execute("SELECT max(id) FROM outbox").fetchone()[0] or 0
-            written = execute_many(conn, encode.sql, rows, suffix=conflict)
+            written = execute_many(conn, encode.sql, rows, suffix=conflict, multirow=True)
             # SQLite has one writer (BEGIN IMMEDIATE): the rows above the old top are the ones
             # just written. Each new row takes the largest id plus one, so when every key went
             # in (all new, none twice) they are top+1 … top+n in order: checked at both ends
