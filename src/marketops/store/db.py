@@ -64,6 +64,8 @@ def create_store_engine(url: str, *, pool_size: int = 10, **kwargs: Any) -> Engi
         def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
             dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
             cur = dbapi_conn.cursor()
+            # before anything is written: a new store takes it, an existing one keeps its own
+            cur.execute(f"PRAGMA page_size={PAGE_SIZE}")
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
@@ -150,6 +152,13 @@ def _stored_heads(engine: Engine) -> frozenset[str] | None:
 def is_current(engine: Engine) -> bool:
     return "alembic_version" in inspect(engine).get_table_names()
 
+
+# SQLite page size of a new store, bytes (SQLite's default 4096). A commit writes each dirty page
+# to the WAL as one frame (two writes) and a checkpoint copies it back: a bulk write of a million
+# leads (~2 KB each, mostly appended) moved the same bytes in a quarter of the frames with 16 KB
+# pages (commit 6.9-11 -> 2.3-2.4 µs per lead, B-tree inserts -0.5-1, in a SQLite-only replay of
+# the batch writer at 300,000 leads). A store keeps the size it was created with.
+PAGE_SIZE = 16384
 
 # SQLite: WAL pages between automatic checkpoints. The store keeps SQLite's default; a bulk
 # writer (batch ingest, a journey drain) raises it while it commits batch after batch, so the
