@@ -44,11 +44,19 @@ def test_fit_memo_gives_what_the_rules_give(cfg: CompiledConfig, monkeypatch) ->
     memoized = [score(v, acts, cfg.scoring, NOW) for v in views]
     assert sum(len(m) for m in cfg.scoring.memo) > 0  # the memo answered some
     again = [score(v, acts, cfg.scoring, NOW) for v in views]  # every group from the memo
+    assert cfg.scoring.memo_all  # whole answers kept too
     monkeypatch.setattr(score_mod, "MEMO_MAX", 0)
+    monkeypatch.setattr(score_mod, "MEMO_ALL_MAX", 0)
     plain = compile_scoring(cfg.scoring.config)
     computed = [score(v, acts, plain, NOW) for v in views]
-    assert not any(plain.memo)
+    assert not any(plain.memo) and not plain.memo_all
     assert memoized == computed and again == computed
+    # the groups' memos alone (whole answers full): the same again
+    monkeypatch.undo()
+    groups_only = compile_scoring(cfg.scoring.config)
+    monkeypatch.setattr(score_mod, "MEMO_ALL_MAX", 0)
+    assert [score(v, acts, groups_only, NOW) for v in views] == computed
+    assert any(groups_only.memo) and not groups_only.memo_all
 
 
 def test_fit_memo_answers_are_copies_and_per_config() -> None:

@@ -257,3 +257,17 @@ def test_route_first_match_intent_and_default() -> None:
     c = route({"region": "NA"}, compiled)
     assert (c.owner, c.rule) == ("catch.all", "fallback")
     assert [member_at(compiled, "sdr", i) for i in range(6)] == ["x", "y", "x", "x", "y", "x"]
+
+
+def test_lead_fields_keep_the_order_normalize_builds_them_in() -> None:
+    """`normalize` builds a Lead positionally (keywords cost twice as much): pin the order."""
+    from dataclasses import fields
+
+    from marketops.pipeline.records import Lead
+
+    assert [f.name for f in fields(Lead)] == [
+        "email", "email_original", "first_name", "last_name", "title", "company",
+        "company_key", "company_domain", "phone", "phone_e164", "country", "region",
+        "industry", "employees", "source", "message", "activity", "occurred_at", "consent",
+        "flags", "warnings", "attributes",
+    ]  # fmt: skip

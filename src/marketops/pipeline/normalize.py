@@ -28,6 +28,18 @@ def _text(v: Any) -> str | None:
     return " ".join(str(v).split()) or None
 
 
+def _country(v: Any) -> str | None:
+    """ISO alpha-2 of a country field as typed (`country_code` of its text)."""
+    if type(v) is str:
+        return _country_of(v)
+    return country_code(_text(v))
+
+
+@lru_cache(maxsize=4096)
+def _country_of(v: str) -> str | None:
+    return country_code(_text(v))
+
+
 def normalize_email(v: str) -> str:
     return v.strip().lower()
 
@@ -122,12 +134,16 @@ def parse_time(v: Any, default: datetime) -> datetime:
     return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
+_CONSENT = (("email", "consent_email"), ("phone", "consent_phone"))
+
+
 def normalize(raw: Mapping[str, Any], issues: list[Issue], now: datetime) -> Lead:
     """Build the canonical Lead. Contract warnings and normalizer doubts become lead warnings."""
-    warnings = [i.as_dict() for i in issues if i.severity != "error"]
-    original = str(raw.get("email") or "")
-    country = country_code(_text(raw.get("country")))
-    phone = _text(raw.get("phone"))
+    warnings = [i.as_dict() for i in issues if i.severity != "error"] if issues else []
+    get = raw.get
+    original = str(get("email") or "")
+    country = _country(get("country"))
+    phone = _text(get("phone"))
     e164 = phone_e164(phone, country) if phone else None
     if phone and e164 is None:
         warnings.append(
@@ -139,32 +155,39 @@ def normalize(raw: Mapping[str, Any], issues: list[Issue], now: datetime) -> Lea
                 "message": f"not a valid phone number for country {country or 'unknown'}",
             }
         )
-    company = _text(raw.get("company"))
+    company = _text(get("company"))
     consent = {}
-    for channel in ("email", "phone"):
-        b = _bool(raw.get(f"consent_{channel}"))
+    for channel, key in _CONSENT:
+        b = _bool(get(key))
         if b is not None:
             consent[channel] = b
-    attributes = {k: v for k, v in raw.items() if k not in _NOT_ATTRIBUTES and v not in (None, "")}
+    attributes = (
+        {k: v for k, v in raw.items() if k not in _NOT_ATTRIBUTES and v not in (None, "")}
+        if raw.keys() - _NOT_ATTRIBUTES
+        else {}
+    )
+    # positional, in `Lead`'s field order: keywords cost a slotted dataclass twice as much
     return Lead(
-        email=normalize_email(original),
-        email_original=original,
-        first_name=normalize_name(raw.get("first_name")),
-        last_name=normalize_name(raw.get("last_name")),
-        title=_text(raw.get("title")),
-        company=company,
-        company_key=company_key(company),
-        phone=phone,
-        phone_e164=e164,
-        country=country,
-        region=region_of(country),
-        industry=_text(raw.get("industry")),
-        employees=_int(raw.get("employees")),
-        source=_text(raw.get("source")),
-        message=_text(raw.get("message")),
-        activity=_text(raw.get("activity")) or "form_fill",
-        occurred_at=parse_time(raw.get("occurred_at"), now),
-        consent=consent,
-        warnings=warnings,
-        attributes=attributes,
+        normalize_email(original),  # email
+        original,  # email_original
+        normalize_name(get("first_name")),
+        normalize_name(get("last_name")),
+        _text(get("title")),
+        company,
+        company_key(company),
+        None,  # company_domain: enrich sets it
+        phone,
+        e164,  # phone_e164
+        country,
+        region_of(country),
+        _text(get("industry")),
+        _int(get("employees")),
+        _text(get("source")),
+        _text(get("message")),
+        _text(get("activity")) or "form_fill",
+        parse_time(get("occurred_at"), now),
+        consent,
+        {},  # flags
+        warnings,
+        attributes,
     )

@@ -84,7 +84,7 @@ class Lead:
         Shallow on purpose (rules only read): `dataclasses.asdict` deep-copies and was a third of
         the batch time.
         """
-        out = dict(zip(_VIEW_FIELDS, _view_values(self), strict=True))
+        out = dict(zip(_VIEW_FIELDS, _view_values(self)))  # noqa: B905 (one attrgetter: equal)
         out.update(self.attributes)
         out.update(self.flags)
         return out

@@ -19,7 +19,12 @@ FitRules = list[tuple[str, float, Callable[[Mapping[str, Any]], bool]]]
 # a fit group's answer for one lead: its clamped points and its reasons
 GroupScore = tuple[float, tuple[dict[str, Any], ...]]
 
+EngagementPlan = tuple[
+    str, float | None, float | None, tuple[tuple[str, float, str, int | None], ...]
+]
+
 MEMO_MAX = 4096  # answers kept per fit group (per process, per compiled config)
+MEMO_ALL_MAX = 1 << 15  # whole fit answers kept (a few hundred bytes each: shared reasons)
 
 
 @dataclass(frozen=True)
@@ -31,11 +36,31 @@ class CompiledScoring:
     # (titles, sizes, industries, countries, flags)
     reads: list[tuple[str, ...]] = field(init=False, compare=False)
     memo: list[dict[tuple[Any, ...], GroupScore]] = field(init=False, compare=False)
+    # the whole fit answer (all groups) by the values of every field any group reads: one
+    # lookup a lead where the groups take one each; a miss falls back to the groups' memos
+    reads_all: tuple[str, ...] = field(init=False, compare=False)
+    memo_all: dict[tuple[Any, ...], GroupScore] = field(init=False, compare=False)
+
+    # engagement groups as plain tuples: (group, cap, floor, rules as (activity, points, the
+    # reason's rule name, max_times)); read per lead, cheaper than the models' attributes
+    engagement: list[EngagementPlan] = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
         reads = [tuple(dict.fromkeys(r.field for r in g.rules)) for g in self.config.fit]
         object.__setattr__(self, "reads", reads)
         object.__setattr__(self, "memo", [{} for _ in reads])
+        object.__setattr__(self, "reads_all", tuple(dict.fromkeys(f for r in reads for f in r)))
+        object.__setattr__(self, "memo_all", {})
+        engagement = [
+            (
+                g.name,
+                g.cap,
+                g.floor,
+                tuple((r.activity, r.points, r.name or r.activity, r.max_times) for r in g.rules),
+            )
+            for g in self.config.engagement
+        ]
+        object.__setattr__(self, "engagement", engagement)
 
 
 def compile_scoring(cfg: Scoring) -> CompiledScoring:
@@ -63,23 +88,41 @@ def _group(
 
 def _fit(view: Mapping[str, Any], scoring: CompiledScoring, reasons: list[dict[str, Any]]) -> float:
     """Sum of the fit groups; their reasons appended (copies: a memo's answer is shared)."""
-    total = 0.0
+    # values equal as keys (1, 1.0, True) give every condition operator the same answer
+    key: tuple[Any, ...] | None = tuple(map(view.get, scoring.reads_all))
+    memo = scoring.memo_all
+    try:
+        hit = memo.get(key)  # type: ignore[arg-type]
+    except TypeError:  # an unhashable value (a list from JSON): no memo
+        hit = key = None
+    if hit is None:
+        hit = _groups(view, scoring)
+        if key is not None and len(memo) < MEMO_ALL_MAX:
+            memo[key] = hit
+    if hit[1]:
+        reasons += [dict(r) for r in hit[1]]
+    return hit[0]
+
+
+def _groups(view: Mapping[str, Any], scoring: CompiledScoring) -> GroupScore:
+    """Every fit group's points summed, with their reasons, each group from its own memo."""
+    total, reasons = 0.0, []
+    get = view.get
     for (group, cap, floor, rules), fields, memo in zip(
         scoring.fit, scoring.reads, scoring.memo, strict=True
     ):
-        # values equal as keys (1, 1.0, True) give every condition operator the same answer
-        key = tuple([view.get(f) for f in fields])
+        key: tuple[Any, ...] | None = tuple(map(get, fields))
         try:
-            hit = memo.get(key)
-        except TypeError:  # an unhashable value (a list from JSON): no memo
+            hit = memo.get(key)  # type: ignore[arg-type]
+        except TypeError:
             hit = key = None
         if hit is None:
             hit = _group(view, group, cap, floor, rules)
             if key is not None and len(memo) < MEMO_MAX:
                 memo[key] = hit
         total += hit[0]
-        reasons.extend([dict(r) for r in hit[1]])
-    return total
+        reasons += hit[1]
+    return total, tuple(reasons)
 
 
 def _clamp(v: float, cap: float | None, floor: float | None) -> float:
@@ -102,37 +145,41 @@ def score(
     half_life = scoring.config.decay.half_life_days
     by_type: dict[str, list[datetime]] = {}
     for kind, at in activities:
-        by_type.setdefault(kind, []).append(at)
+        if kind in by_type:
+            by_type[kind].append(at)
+        else:
+            by_type[kind] = [at]
     engagement_total = 0.0
-    for g in scoring.config.engagement:
+    for group, cap, floor, rules in scoring.engagement:
         raw = 0.0
-        for r in g.rules:
-            times = by_type.get(r.activity)
+        for activity, points, rule, max_times in rules:
+            times = by_type.get(activity)
             if not times:
                 continue
-            times = sorted(times, reverse=True)
-            if r.max_times:
-                times = times[: r.max_times]
+            if len(times) > 1:
+                times = sorted(times, reverse=True)
+                if max_times:
+                    times = times[:max_times]
             for t in times:
                 age_days = max((now - t).total_seconds() / 86400, 0.0)
                 factor = 0.5 ** (age_days / half_life) if half_life else 1.0
-                pts = r.points * factor
+                pts = points * factor
                 raw += pts
                 reasons.append(
                     {
                         "kind": "engagement",
-                        "group": g.name,
-                        "rule": r.name or r.activity,
+                        "group": group,
+                        "rule": rule,
                         "points": round(pts, 2),
                         "age_days": round(age_days, 1),
                     }
                 )
-        clamped = _clamp(raw, g.cap, g.floor)
+        clamped = _clamp(raw, cap, floor)
         if clamped != raw:
             reasons.append(
                 {
                     "kind": "engagement",
-                    "group": g.name,
+                    "group": group,
                     "rule": "cap",
                     "points": round(clamped - raw, 2),
                 }

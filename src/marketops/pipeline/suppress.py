@@ -34,22 +34,21 @@ class SuppressionIndex:
 def suppress(lead: Lead, index: SuppressionIndex) -> tuple[bool, list[dict[str, str]]]:
     """(suppressed from routing/notification, reasons per channel)."""
     reasons: list[dict[str, str]] = []
-    domain = domain_of(lead.email)
+    email, consent = lead.email, lead.consent
+    domain = domain_of(email)
     for channel, emails in index.emails.items():
-        if lead.email in emails:
+        if email in emails:
             reasons.append({"channel": channel, "reason": "do-not-contact list (email)"})
     for channel, domains in index.domains.items():
         if domain in domains:
             reasons.append({"channel": channel, "reason": "do-not-contact list (domain)"})
-    for channel, granted in lead.consent.items():
+    for channel, granted in consent.items():
         if granted is False:
             reasons.append({"channel": channel, "reason": "consent withdrawn"})
-    channels = {r["channel"] for r in reasons}
+    channels = {r["channel"] for r in reasons} if reasons else set()
     withdrawn_everywhere = (
-        bool(lead.consent)
-        and not any(lead.consent.values())
-        and {"email", "phone"} <= set(lead.consent)
+        bool(consent) and not any(consent.values()) and "email" in consent and "phone" in consent
     )
-    blocked = bool(channels & set(BLOCKING_CHANNELS)) or withdrawn_everywhere
+    blocked = not channels.isdisjoint(BLOCKING_CHANNELS) or withdrawn_everywhere
     lead.flags["suppressed_channels"] = sorted(channels)
     return blocked, reasons
