@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -92,9 +92,26 @@ def company_key(name: str | None) -> str | None:
 
 
 # phonenumbers costs ~28 µs a number; a million generated leads carry ~136k distinct (number,
-# country) pairs, which 65,536 entries could not hold (~290k parses over two workers; ~220k now)
-@lru_cache(maxsize=1 << 18)
+# country) pairs, which 65,536 entries could not hold. Answers are kept by (number, country) in
+# first-come order (no eviction: past the limit new pairs are parsed every time); batch workers
+# hand each other their new answers (`services.batch_phones`) through `phone_answers`/`learn`.
+PHONE_MEMO_MAX = 1 << 18
+_E164: dict[tuple[str, str | None], str | None] = {}
+_UNSEEN = object()
+
+
 def phone_e164(phone: str, country: str | None) -> str | None:
+    """E.164 form of a valid number (`country`: ISO alpha-2 for national numbers), else None."""
+    key = (phone, country)
+    found = _E164.get(key, _UNSEEN)
+    if found is _UNSEEN:
+        found = _parse_e164(phone, country)
+        if len(_E164) < PHONE_MEMO_MAX:
+            _E164[key] = found
+    return found  # type: ignore[return-value]
+
+
+def _parse_e164(phone: str, country: str | None) -> str | None:
     try:
         num = phonenumbers.parse(phone, country or None)
     except phonenumbers.NumberParseException:
@@ -102,6 +119,19 @@ def phone_e164(phone: str, country: str | None) -> str | None:
     if not phonenumbers.is_valid_number(num):
         return None
     return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_answers() -> dict[tuple[str, str | None], str | None]:
+    """This process's phone answers by (number, country), oldest first (read only)."""
+    return _E164
+
+
+def learn_phones(answers: Iterable[tuple[str, str | None, str | None]]) -> None:
+    """Answers `phone_e164` gave in another process of the same code: (number, country, E.164)."""
+    for phone, country, e164 in answers:
+        if len(_E164) >= PHONE_MEMO_MAX:
+            return
+        _E164.setdefault((phone, country), e164)
 
 
 def _int(v: Any) -> int | None:
