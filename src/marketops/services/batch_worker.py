@@ -12,6 +12,7 @@ when they are forked, not pickled per chunk.
 
 from __future__ import annotations
 
+import csv
 import os
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -138,7 +139,7 @@ class Setup:
     dialect: str
     source: str  # the file's name
     ref_prefix: str  # the file's fingerprint prefix: activity refs are "prefix:row"
-    csv_header: Sequence[str] | None = None  # set when chunks carry CSV rows as lists
+    csv_header: Sequence[str] | None = None  # set when chunks carry CSV rows (texts or lists)
     stage_dir: str | None = None  # SQLite: workers stage rows in files here (`batch_stage`)
 
     def __post_init__(self) -> None:
@@ -147,10 +148,31 @@ class Setup:
         self.sla_stages = frozenset(sla.stage for sla in self.cfg.lifecycle.slas)
 
     def record(self, raw: Any) -> Mapping[str, Any]:
-        """A chunk item as a record: CSV rows travel as lists (cheaper to read and to pickle)."""
+        """A chunk item as a record: CSV rows travel as their text (`ingest.csv_records`: the
+        reader only finds where they end) and are parsed here, or as lists."""
         if self.csv_header is not None:
-            return csv_row(self.csv_header, raw)
+            return csv_row(
+                self.csv_header, next(csv.reader((raw,)), []) if type(raw) is str else raw
+            )
         return raw  # type: ignore[no-any-return]
+
+
+def csv_lists_of(texts: Sequence[str]) -> list[list[str]]:
+    """CSV records' texts (each one record, `ingest.csv_records`) as `csv.reader`'s lists: one
+    reader over the chunk; record by record should the counts ever differ."""
+    rows = list(csv.reader(texts))
+    if len(rows) == len(texts):
+        return rows
+    return [next(csv.reader((t,)), []) for t in texts]
+
+
+def _field(text: str, at: int) -> str:
+    """Value `at` of a CSV record's text: split at commas when it has no quote, else parsed."""
+    if '"' in text:
+        values = next(csv.reader((text,)), [])
+    else:
+        values = text.rstrip("\r\n").split(",", at + 1)
+    return values[at] if at < len(values) else ""
 
 
 class Speculated(NamedTuple):
@@ -334,6 +356,9 @@ Marks = tuple[list[int], set[int]]  # `RepeatMarker`'s answer: (repeats, later)
 def speculate_in_worker(marked: tuple[Sequence[tuple[int, Any]], Marks], now: datetime) -> Result:
     assert _SETUP is not None
     chunk, (repeats, later) = marked
+    if chunk and type(chunk[0][1]) is str:  # CSV records' texts: parsed here, in one go
+        rows = csv_lists_of([t for _, t in chunk])
+        chunk = [(n, r) for (n, _), r in zip(chunk, rows, strict=True)]
     return speculate(_SETUP, chunk, now, repeats, later)
 
 
@@ -349,7 +374,9 @@ class RepeatMarker:
 
     def __call__(self, chunk: Sequence[tuple[int, Any]]) -> Marks:
         at, norm = self.setup.email_at, normalize_email
-        if self.setup.csv_header is not None and at >= 0:  # `email_key`, inlined for CSV rows
+        if self.setup.csv_header is not None and at >= 0 and chunk and type(chunk[0][1]) is str:
+            keys = [hash(norm(_field(t, at))) for _, t in chunk]  # records' texts
+        elif self.setup.csv_header is not None and at >= 0:  # `email_key`, inlined for rows
             keys = [hash(norm(r[at] if at < len(r) else "")) for _, r in chunk]
         else:
             keys = [hash(email_key(self.setup, raw)) for _, raw in chunk]

@@ -150,6 +150,37 @@ def csv_lists(fh: Any) -> tuple[list[str], Iterator[list[str]]]:
     return next(reader, []), (r for r in reader if r)
 
 
+def csv_records(fh: Any) -> tuple[list[str], Iterator[str]]:
+    """The header and each record's text (its line, or its lines when a quoted value spans
+    several) of an open CSV file, blank lines skipped as `csv_lists` skips them: the workers
+    parse the texts (`batch_worker.csv_lists_of`), so the reader only finds where records end.
+
+    A line without a `"` is a record by itself; a line with one is handed to `csv.reader`, which
+    takes exactly the lines its record needs (a quote inside an unquoted value is text to it, so
+    counting quotes would not do)."""
+    lines = iter(fh)
+    header = next(csv.reader(lines), [])
+
+    def records() -> Iterator[str]:
+        for line in lines:
+            if '"' not in line:
+                if line.rstrip("\r\n"):
+                    yield line
+                continue
+            taken = [line]
+
+            def more(first: str = line, taken: list[str] = taken) -> Iterator[str]:
+                yield first
+                for nxt in lines:
+                    taken.append(nxt)
+                    yield nxt
+
+            if next(csv.reader(more()), []):
+                yield "".join(taken)
+
+    return header, records()
+
+
 def read_rows(path: Path) -> Iterator[dict[str, Any]]:
     """Rows as dicts, in file order. A JSON line that does not parse yields a marker row."""
     fmt = file_format(path)
@@ -420,9 +451,9 @@ def ingest_file(
             stack.enter_context(_bulk_gc())
             if setup.dialect == "sqlite":  # workers stage rows in files (`batch_stage`)
                 setup.stage_dir = stack.enter_context(batch_stage.stage_dir())
-            if file_format(path) == "csv":  # rows travel to the workers as lists
+            if file_format(path) == "csv":  # rows travel to the workers as their text
                 fh = stack.enter_context(path.open(newline="", encoding="utf-8-sig"))
-                setup.csv_header, csv_rows = csv_lists(fh)
+                setup.csv_header, csv_rows = csv_records(fh)
                 names = [h.strip() for h in setup.csv_header]
                 setup.email_at = max((i for i, h in enumerate(names) if h == "email"), default=-1)
                 chunks = _chunks(csv_rows, done, batch_size)

@@ -1,0 +1,65 @@
+"""The batch reader hands the workers each CSV record's text (`ingest.csv_records`); parsed
+(`batch_worker.csv_lists_of`, `Setup.record`) they must be exactly the rows `csv_lists` reads,
+and the repeat marker must read the same email from a text as from its row."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+
+from marketops.services.batch_worker import _field, csv_lists_of
+from marketops.services.ingest import csv_lists, csv_records
+
+TRICKY = (
+    "\ufeffemail,first_name,message,employees\r\n"
+    "a@x.com,Ann,plain,10\r\n"
+    "\r\n"  # blank: skipped by both
+    'b@x.com,"Bo, Jr.","said ""hi""",20\r\n'
+    'c@x.com,Cy,"two\r\nlines, and a quote "" inside",30\r\n'
+    'd@x.com,Di,5" screen,40\n'  # a quote inside an unquoted value is text
+    "\n"
+    '"e@x.com",Ed,"three\nshort\nlines",\n'
+    "  \n"  # whitespace only: a record of one value for csv.reader
+    ",,,\n"
+    "f@x.com,Fay,no newline at the end,60"
+)
+
+
+def _read(text: str, reader):  # type: ignore[no-untyped-def]
+    fh = io.StringIO(text.encode().decode("utf-8-sig"), newline="")
+    header, rows = reader(fh)
+    return header, list(rows)
+
+
+def test_record_texts_parse_to_the_rows_csv_reads() -> None:
+    header, rows = _read(TRICKY, csv_lists)
+    header2, texts = _read(TRICKY, csv_records)
+    assert header2 == header == ["email", "first_name", "message", "employees"]
+    assert len(texts) == len(rows) == 8
+    assert csv_lists_of(texts) == rows
+    assert [next(csv.reader((t,))) for t in texts] == rows  # `Setup.record`'s one-text parse
+    assert rows[2][2] == 'two\r\nlines, and a quote " inside'
+    assert rows[3][2] == '5" screen'
+
+
+@pytest.mark.parametrize("at", [0, 1, 2, 3, 7])
+def test_repeat_marker_reads_the_row_value(at: int) -> None:
+    _, rows = _read(TRICKY, csv_lists)
+    _, texts = _read(TRICKY, csv_records)
+    assert [_field(t, at) for t in texts] == [r[at] if at < len(r) else "" for r in rows]
+
+
+def test_a_file_read_both_ways(tmp_path: Path) -> None:
+    path = tmp_path / "leads.csv"
+    path.write_text(TRICKY, encoding="utf-8", newline="")
+    with (
+        path.open(newline="", encoding="utf-8-sig") as a,
+        path.open(newline="", encoding="utf-8-sig") as b,
+    ):
+        header, rows = csv_lists(a)
+        header2, texts = csv_records(b)
+        assert header2 == header
+        assert csv_lists_of(list(texts)) == list(rows)
