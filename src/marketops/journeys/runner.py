@@ -203,6 +203,12 @@ def plan_people(
         advance(w, None)
     while waiting:
         this_round, waiting = waiting, {}
+        if len(this_round) == 1:  # one walker asking (a batch that is one cohort): its order
+            ((w, asked),) = this_round.items()
+            step = asked[0][1].step
+            if all(run.step is step for _, run in asked):
+                advance(w, run_steps(step.kind, [run for _, run in asked]))
+                continue
         by_kind: dict[str, list[tuple[int, int, int]]] = {}  # kind -> (pos, walker, index)
         for w, asked in this_round.items():
             for k, (pos, run) in enumerate(asked):
