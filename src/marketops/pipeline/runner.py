@@ -83,7 +83,7 @@ class Outcome:
 
 def prepare(raw: Mapping[str, Any], cfg: CompiledConfig, now: datetime) -> Prepared:
     issues = validate(raw, cfg.contract)
-    if errors_of(issues):
+    if issues and errors_of(issues):
         return Prepared(raw, issues, None)
     return Prepared(raw, issues, normalize(raw, issues, now))
 
