@@ -57,6 +57,7 @@ class _Writes:
     # `activities` are then `(i, *row)` and `events` `(i, k, *row)`, the writer's own rows
     kept: dict[int, list[Any]] = field(default_factory=dict)
     staged: bool = False
+    stored: dict[str, StoredLead] = field(default_factory=dict)  # id -> the lead it updates
 
 
 @dataclass
@@ -149,7 +150,7 @@ def _write(
     trusted = slots.accounts(cfg.routing) is setup.accounts
     known: dict[str, StoredLead | int] = dict(existing)  # int: a speculation kept in this chunk
     placed: dict[int, tuple[str | None, str | None]] = {}
-    w = _Writes(staged=stage is not None)
+    w = _Writes(staged=stage is not None, stored={s.id: s for s in existing.values()})
     tally: list[Tally] = []
     for i, ((n, _), s) in enumerate(zip(chunk, speculated, strict=True)):
         if isinstance(s, Rejected):
@@ -266,7 +267,8 @@ def _flush(
     """In `persist`'s order: leads (inserts, then updates), activities, events, timers, quarantine."""
     enc = setup.encoders
     execute_many(conn, enc.lead.sql, list(w.new_leads.values()))
-    leads_repo.update_leads(conn, list(w.updated.values()))
+    stored = {i: leads_repo.indexed_values(w.stored[i]) for i in w.updated}
+    leads_repo.update_leads(conn, list(w.updated.values()), stored)
     if stage is not None:
         kept = [(i, *v) for i, v in w.kept.items()]
         batch_stage.move_kept(

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, case, func, insert, select, update
+from sqlalchemy import Connection, UniqueConstraint, bindparam, case, func, insert, select, update
 
 from marketops.errors import NotFound
 from marketops.pipeline.records import Lead, StoredLead
@@ -336,14 +336,45 @@ def persist(
             o.quarantine_id = qid
 
 
-def update_leads(conn: Connection, old: Sequence[dict[str, Any]]) -> None:
+# `leads` columns in an index (the primary key aside): SQLite rewrites the index entry of every
+# indexed column an UPDATE sets, changed or not
+_INDEXED = frozenset(
+    {c.name for ix in leads.indexes for c in ix.columns}
+    | {c.name for k in leads.constraints if isinstance(k, UniqueConstraint) for c in k.columns}
+)
+_UPDATERS: dict[tuple[str, tuple[str, ...]], RowEncoder] = {}
+
+
+def indexed_values(s: StoredLead) -> dict[str, Any]:
+    """A loaded lead's values of the indexed columns, for `update_leads`' `stored`."""
+    return {c: getattr(s.lead, c) if c in LEAD_COLUMNS else getattr(s, c) for c in _INDEXED}
+
+
+def update_leads(
+    conn: Connection,
+    old: Sequence[dict[str, Any]],
+    stored: Mapping[str, Mapping[str, Any]] | None = None,
+) -> None:
     """New states of existing leads (values as `lead_values` builds them), one executemany in
-    driver SQL: through SQLAlchemy's bound UPDATE an updated lead cost ~70 µs."""
+    driver SQL per set of columns: through SQLAlchemy's bound UPDATE an updated lead cost ~70 µs.
+
+    `stored`: by id, the indexed columns' values the store holds in this transaction
+    (`indexed_values`); an indexed column whose value stays is left out of that lead's UPDATE.
+    Setting every column made SQLite rewrite all five index entries of each lead: ~45 µs a lead
+    at a million leads, ~10 µs when no indexed column is set."""
     if not old:
         return
     cols = [c for c in old[0] if c not in ("id", "created_at")]
-    enc = RowEncoder(leads, (*cols, "id"), conn.dialect.name)
-    update_by_id(conn, enc, [enc([v[c] for c in enc.cols]) for v in old])
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for v in old:
+        prior = stored.get(v["id"]) if stored else None
+        same = {c for c, x in prior.items() if c in v and v[c] == x} if prior else ()
+        groups.setdefault(tuple(c for c in cols if c not in same), []).append(v)
+    dialect = conn.dialect.name
+    for key, rows in groups.items():
+        k = (dialect, (*key, "id"))
+        enc = _UPDATERS.get(k) or _UPDATERS.setdefault(k, RowEncoder(leads, k[1], dialect))
+        update_by_id(conn, enc, [enc([v[c] for c in enc.cols]) for v in rows])
 
 
 def _restart_timers(
