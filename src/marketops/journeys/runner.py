@@ -43,6 +43,7 @@ from marketops.store.bulk import (
     RowDecoder,
     RowEncoder,
     bind_time,
+    decode_columns,
     decode_rows,
     execute_many,
     insert_rows,
@@ -463,12 +464,15 @@ def _claim(
         f"SELECT {picked}, {joined} FROM journey_enrolments AS e"
         f" LEFT JOIN leads AS l ON l.id = e.lead_id{where}"
     )
+    columns = decode_columns(read.fetch_raw(conn, sql, params), read, lead)
+    if not columns:
+        return [], {}
     k = len(CLAIMED)
-    due, people = [], {}
-    for r in decode_rows(read.fetch_raw(conn, sql, params), read, lead):
-        due.append(Claimed._make(r[:k]))
-        if r[k] is not None and r[k] not in people:  # one dict a lead, as `lead_rows` gives
-            people[r[k]] = dict(zip(NARROW, r[k:], strict=True))
+    due = list(map(Claimed._make, zip(*columns[:k], strict=True)))
+    people: dict[str, dict[str, Any]] = {}
+    for lead_id, row in zip(columns[k], zip(*columns[k:], strict=True), strict=True):
+        if lead_id is not None and lead_id not in people:  # one dict a lead, as `lead_rows`
+            people[lead_id] = dict(zip(NARROW, row, strict=True))
     return due, people
 
 

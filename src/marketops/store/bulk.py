@@ -291,6 +291,11 @@ class RowDecoder:
 def decode_rows(rows: Sequence[Sequence[Any]], *parts: RowDecoder) -> list[tuple[Any, ...]]:
     """The driver's rows of a query selecting each decoder's `cols` in turn (a join reads two
     tables in one statement), decoded column-wise: one map() per converted column."""
+    return list(zip(*decode_columns(rows, *parts), strict=True)) if rows else []
+
+
+def decode_columns(rows: Sequence[Sequence[Any]], *parts: RowDecoder) -> list[tuple[Any, ...]]:
+    """`decode_rows` as columns (a caller building objects per table zips the ones it needs)."""
     if not rows:
         return []
     columns = list(zip(*rows, strict=True))
@@ -299,7 +304,7 @@ def decode_rows(rows: Sequence[Sequence[Any]], *parts: RowDecoder) -> list[tuple
         for i, f in part._convs:
             columns[at + i] = tuple(map(f, columns[at + i]))
         at += len(part.cols)
-    return list(zip(*columns, strict=True))
+    return columns
 
 
 # --- PostgreSQL: COPY for batches ---------------------------------------------------------------
