@@ -96,3 +96,23 @@ def test_json_text_is_the_stores_for_every_value() -> None:
         {},
     ]
     assert [encoders.json(v) for v in values] == [store((v,))[0] for v in values]
+
+
+def test_batch_lead_ids_ascend_in_record_order_with_new_lead_ids_layout(
+    workspace_dir: Path, tmp_path: Path
+) -> None:
+    import time
+
+    from marketops.services.capture import new_lead_id, new_lead_ids
+
+    ids = new_lead_ids(5000)
+    assert len(set(ids)) == 5000 and ids == sorted(ids)
+    one = new_lead_id()
+    assert {len(i) for i in ids} == {len(one)} and all(int(i, 16) >= 0 for i in ids)
+    ms = time.time_ns() // 1_000_000
+    assert abs(int(ids[0][:12], 16) - ms) < 60_000 and len({i[:12] for i in ids}) == 1
+    rows = list(generate(500, seed=12, now=NOW))
+    chunk = [(n, [str(r.get(c) or "") for c in COLUMNS]) for n, r in enumerate(rows, 2)]
+    _, out, _, _ = speculate(_setup(workspace_dir, str(tmp_path)), chunk, NOW)
+    lead_ids = [item[1] for item in out if not isinstance(item, Rejected) and len(item) > 1]
+    assert len(lead_ids) > 400 and lead_ids == sorted(lead_ids)

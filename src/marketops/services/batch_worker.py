@@ -33,7 +33,7 @@ from marketops.pipeline.runner import CompiledConfig, Prepared, judge, prepare
 from marketops.pipeline.suppress import SuppressionIndex
 from marketops.services.batch_phones import PhoneShare
 from marketops.services.batch_stage import write_stage
-from marketops.services.capture import new_lead_id
+from marketops.services.capture import new_lead_ids
 from marketops.store.bulk import RowEncoder, bind_time
 from marketops.store.leads_repo import LEAD_COLUMNS
 from marketops.store.schema import activities, lead_events, leads, quarantine
@@ -287,6 +287,7 @@ def _speculate(
     if staging and setup.dialect != "sqlite":
         raise ValueError("rows are staged in SQLite files: only for a SQLite store")
     json, at = enc.json, bind_time(now, setup.dialect)
+    new_id = iter(new_lead_ids(len(chunk))).__next__  # in record order, ascending
     lead_rows: list[tuple[Any, ...]] = []
     act_rows: list[tuple[Any, ...]] = []
     event_rows: list[tuple[Any, ...]] = []
@@ -309,7 +310,7 @@ def _speculate(
         if i in later:
             out.append(Deferred(p.lead.email))
             continue
-        j = judge(enrich(p.lead, lookups), None, cfg, setup.suppression, now, new_lead_id)
+        j = judge(enrich(p.lead, lookups), None, cfg, setup.suppression, now, new_id)
         matched, why = None, []
         if not j.blocked and (a := route(j.view, cfg.routing, setup.accounts, why)) is not None:
             matched = (a.queue, a.owner, a.rule, a.evaluated)

@@ -45,6 +45,15 @@ def new_lead_id() -> str:
     return f"{time.time_ns() // 1_000_000:012x}{os.urandom(10).hex()}"
 
 
+def new_lead_ids(n: int) -> list[str]:
+    """`n` ids laid out as `new_lead_id`'s, ascending: one clock reading and one read of random
+    bits for all (~0.2 µs an id instead of ~1). A batch hands them out in record order, so the
+    leads it inserts in that order append to the id index."""
+    ms = f"{time.time_ns() // 1_000_000:012x}"
+    bits = os.urandom(10 * n).hex()
+    return sorted([ms + bits[k : k + 20] for k in range(0, 20 * n, 20)])
+
+
 @dataclass
 class Batch:
     raws: Sequence[Mapping[str, Any]]
