@@ -415,7 +415,7 @@ def _insert(
         return {}
     encode = RowEncoder(email_sends, _SEND_COLUMNS, conn.dialect.name)
     pick = itemgetter(*_SEND_COLUMNS)  # the row's values in column order, in one C call
-    data = [encode(pick(r)) for r in rows]
+    data = encode.many(list(map(pick, rows)))
     suffix = " ON CONFLICT (lead_id, ref) DO NOTHING"
     written = insert_rows(conn, encode, data, suffix=suffix, multirow=True)
     if written == len(rows):

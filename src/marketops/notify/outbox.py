@@ -137,10 +137,12 @@ def enqueue_many(conn: Connection, messages: Sequence[Message], *, now: datetime
         _check(m.channel, m.destination, m.idempotency_key, m.payload)
     encode = RowEncoder(outbox, _COLUMNS, conn.dialect.name)
     fixed = ("pending", 0, now, now, now)
-    rows = [
-        encode((m.idempotency_key, m.channel, m.destination, m.subject, m.payload, *fixed))
-        for m in messages
-    ]
+    rows = encode.many(
+        [
+            (m.idempotency_key, m.channel, m.destination, m.subject, m.payload, *fixed)
+            for m in messages
+        ]
+    )
     keys = list(dict.fromkeys(m.idempotency_key for m in messages))
     ids: dict[str, int] = {}
     conflict = " ON CONFLICT (idempotency_key) DO NOTHING"
