@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from conftest import add_lead
+from conftest import add_lead, set_messaging
 from marketops.messaging.send import SendRequest, SendResult, send_email, send_emails
 from marketops.segments.service import add_to_list
 from marketops.store.tables_messaging import email_sends
@@ -172,3 +172,28 @@ def test_batch_again_changes_nothing(ctx) -> None:  # type: ignore[no-untyped-de
     assert [again[i] for i in final] == [first[i] for i in final]
     assert after[1] == before[1]  # the outbox: not one message more
     assert len(after[0]) == len(before[0])
+
+
+def test_the_cap_rows_are_read_only_where_the_cap_can_be_reached(ctx, workspace_dir) -> None:  # type: ignore[no-untyped-def]
+    """A person's counted sends are read only when their rows plus the batch's requests for them
+    exceed the cap (3 in 7 days): at the bound and below it, and above it, the answers are the
+    cap's own."""
+    who = {k: add_lead(ctx, f"{k}@cap.example", consent_email="true") for k in "abcd"}
+    for k in "abd":  # two sends in the window: one slot left
+        for day in range(2):
+            _one(ctx, who[k], f"old-{day}", NOON - timedelta(days=day + 1))
+    for day in range(3):  # three sends, all out of the window
+        _one(ctx, who["c"], f"old-{day}", NOON - timedelta(days=8 + day))
+
+    def batch(*asked: tuple[str, str]) -> list[tuple[str, str | None]]:
+        requests = [SendRequest(who[k], "welcome", ref) for k, ref in asked]
+        with ctx.engine.begin() as conn:
+            return [(r.status, r.reason) for r in send_emails(conn, ctx, requests, NOON)]
+
+    queued, capped = ("queued", None), ("deferred", "frequency_cap")
+    assert batch(("a", "s1")) == [queued]  # 2 rows + 1 request: at the bound, not read
+    assert batch(("a", "s2")) == [capped]  # 3 rows + 1: read, and counted
+    assert batch(("b", "s1"), ("b", "s2")) == [queued, capped]  # 2 + 2: read
+    assert batch(("c", "s1"), ("c", "s2"), ("c", "s3")) == [queued, queued, queued]  # none count
+    set_messaging(workspace_dir, frequency_cap={"enabled": False})
+    assert batch(("d", "s1"), ("d", "s2")) == [queued, queued]  # no cap: nothing to read

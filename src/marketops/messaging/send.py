@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections import Counter
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from email.utils import formataddr
@@ -24,7 +25,7 @@ from sqlalchemy import Connection, bindparam, select, update
 
 from marketops.errors import MarketopsError, Problem
 from marketops.messaging.compose import recipe
-from marketops.messaging.config import MessagingFile
+from marketops.messaging.config import FrequencyCap, MessagingFile
 from marketops.messaging.policy import DoNotContact, contact_zone, hold_back, quiet_until
 from marketops.messaging.render import Compiled, compiled, messaging_config
 from marketops.messaging.unsubscribe import signing_keys
@@ -106,7 +107,9 @@ def send_emails(
     people = _leads(conn, lead_ids, known or {}, locked)
     wanted = {(r.lead_id, r.ref) for r in requests}
     cfg = messaging_config(ctx.workspace.root)
-    again, recent = _facts(conn, lead_ids, wanted, now - timedelta(days=cfg.frequency_cap.per_days))
+    cap = cfg.frequency_cap
+    asks = Counter(r.lead_id for r in requests)
+    again, recent = _facts(conn, lead_ids, wanted, now - timedelta(days=cap.per_days), asks, cap)
     prior = _existing(conn, again) if again else {}  # whole rows: a repeat, a deferral again
     batch = _Batch(conn, ctx, people, now, recent)
     results: list[SendResult] = []
@@ -268,22 +271,43 @@ _BRIEF = ("lead_id", "ref", "status", "category", "decided_at")  # what the cap 
 
 
 def _facts(
-    conn: Connection, lead_ids: Sequence[str], wanted: set[tuple[str, str]], since: datetime
+    conn: Connection,
+    lead_ids: Sequence[str],
+    wanted: set[tuple[str, str]],
+    since: datetime,
+    asks: Mapping[str, int],
+    cap: FrequencyCap,
 ) -> tuple[set[tuple[str, str]], dict[str, list[datetime]]]:
-    """One read of these leads' `email_sends` serves both the exactly-once check and the cap:
-    (the asked (lead, ref) pairs that have a row already, each person's counted sends — queued
-    marketing email — decided after `since`). Rows stay the driver's tuples; only the counted
-    sends' times are decoded."""
+    """These leads' `email_sends` for the exactly-once check and the cap: (the asked (lead, ref)
+    pairs that have a row already, each person's counted sends — queued marketing email —
+    decided after `since`).
+
+    The pairs come first, from the unique index alone (no table row read). A person's counted
+    sends are read only where the cap could be reached: their rows plus this batch's requests
+    for them (`asks`) above `max_emails`. Below that every cap check of the batch answers
+    "under" whichever of the rows count (at the k-th request at most rows + k − 1 < max sends
+    are counted), so the same decisions are taken without them."""
+    pairs = RowDecoder(email_sends, ("lead_id", "ref"), conn.dialect.name)
+    again: set[tuple[str, str]] = set()
+    held: dict[str, int] = {}
+    for ids in _chunks(list(lead_ids)):
+        marks = ", ".join([pairs.marker] * len(ids))
+        for pair in pairs.fetch_raw(conn, f"{pairs.sql} WHERE lead_id IN ({marks})", ids):
+            if pair in wanted:
+                again.add(pair)
+            held[pair[0]] = held.get(pair[0], 0) + 1
+    recent: dict[str, list[datetime]] = {}
+    if not cap.enabled:  # the cap check answers "under" without looking
+        return again, recent
+    near = [i for i, n in held.items() if n + asks.get(i, 0) > cap.max_emails]
+    if not near:
+        return again, recent
     read = RowDecoder(email_sends, _BRIEF, conn.dialect.name)
     when = read.decoder("decided_at")
-    again: set[tuple[str, str]] = set()
-    recent: dict[str, list[datetime]] = {}
-    for ids in _chunks(list(lead_ids)):
+    for ids in _chunks(sorted(near)):
         marks = ", ".join([read.marker] * len(ids))
         sql = f"{read.sql} WHERE lead_id IN ({marks})"
-        for lead_id, ref, status, category, decided_at in read.fetch_raw(conn, sql, ids):
-            if (lead_id, ref) in wanted:
-                again.add((lead_id, ref))
+        for lead_id, _, status, category, decided_at in read.fetch_raw(conn, sql, ids):
             if status == "queued" and category == "marketing" and (at := when(decided_at)) > since:
                 recent.setdefault(lead_id, []).append(at)
     return again, recent
