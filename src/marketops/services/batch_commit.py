@@ -266,7 +266,7 @@ def _flush(
 ) -> None:
     """In `persist`'s order: leads (inserts, then updates), activities, events, timers, quarantine."""
     enc = setup.encoders
-    execute_many(conn, enc.lead.sql, list(w.new_leads.values()))
+    execute_many(conn, enc.lead.sql, list(w.new_leads.values()), multirow=True)
     stored = {i: leads_repo.indexed_values(w.stored[i]) for i in w.updated}
     leads_repo.update_leads(conn, list(w.updated.values()), stored)
     if stage is not None:
@@ -286,4 +286,4 @@ def _flush(
         execute_many(conn, enc.activity.sql, w.activities)
         execute_many(conn, enc.event.sql, w.events)
     leads_repo.write_timers(conn, w.moved, w.reowned, w.timers, w.notices, now)
-    execute_many(conn, enc.quarantine.sql, w.quarantined)
+    execute_many(conn, enc.quarantine.sql, w.quarantined, multirow=True)

