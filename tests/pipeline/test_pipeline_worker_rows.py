@@ -116,3 +116,19 @@ def test_batch_lead_ids_ascend_in_record_order_with_new_lead_ids_layout(
     _, out, _, _ = speculate(_setup(workspace_dir, str(tmp_path)), chunk, NOW)
     lead_ids = [item[1] for item in out if not isinstance(item, Rejected) and len(item) > 1]
     assert len(lead_ids) > 400 and lead_ids == sorted(lead_ids)
+
+
+def test_speculate_leaves_the_collector_as_it_found_it(workspace_dir: Path) -> None:
+    import gc
+
+    rows = list(generate(50, seed=13, now=NOW))
+    chunk = [(n, [str(r.get(c) or "") for c in COLUMNS]) for n, r in enumerate(rows, 2)]
+    setup = _setup(workspace_dir, None)
+    was = gc.isenabled()
+    try:
+        for state in (True, False):
+            (gc.enable if state else gc.disable)()
+            assert len(speculate(setup, chunk, NOW)[1]) == 50
+            assert gc.isenabled() is state
+    finally:
+        (gc.enable if was else gc.disable)()

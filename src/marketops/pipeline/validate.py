@@ -70,19 +70,12 @@ def _checks(rule: FieldRule) -> list[tuple[str, Any, str, str]]:
     """The rule's checks after the type check, in order: (test of `s` — the value as trimmed
     text — or `n` — its number —, the test's constant `K`, rule, message)."""
     out: list[tuple[str, Any, str, str]] = []
-    if rule.min_length is not None:
-        msg = f"shorter than {rule.min_length} characters"
-        out.append(("len(s) < K", rule.min_length, "minLength", msg))
-    if rule.max_length is not None:
-        msg = f"longer than {rule.max_length} characters"
-        out.append(("len(s) > K", rule.max_length, "maxLength", msg))
+    limits = [("len(s) < K", rule.min_length, "minLength", "shorter than {} characters")]
+    limits.append(("len(s) > K", rule.max_length, "maxLength", "longer than {} characters"))
     if rule.logical_type in ("integer", "number"):  # the type check passed: `n` parses
-        if rule.minimum is not None:
-            msg = f"below the minimum {rule.minimum:g}"
-            out.append(("n < K", rule.minimum, "minimum", msg))
-        if rule.maximum is not None:
-            msg = f"above the maximum {rule.maximum:g}"
-            out.append(("n > K", rule.maximum, "maximum", msg))
+        limits.append(("n < K", rule.minimum, "minimum", "below the minimum {:g}"))
+        limits.append(("n > K", rule.maximum, "maximum", "above the maximum {:g}"))
+    out += [(test, k, name, msg.format(k)) for test, k, name, msg in limits if k is not None]
     if rule.valid_values is not None:
         shown = ", ".join(sorted(rule.valid_values)[:8])
         msg = f"not an allowed value (allowed: {shown})"

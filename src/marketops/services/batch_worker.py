@@ -13,10 +13,11 @@ when they are forked, not pickled per chunk.
 from __future__ import annotations
 
 import csv
+import functools
 import gc
 import os
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -237,6 +238,28 @@ def email_key(setup: Setup, raw: Any) -> str:
     return normalize_email(str(raw.get("email") or "")) if isinstance(raw, Mapping) else ""
 
 
+def _collector_off(fn: Callable[..., Result]) -> Callable[..., Result]:
+    """`fn` with the garbage collector off while it runs: a chunk's records and rows are
+    thousands of young containers, and with them alive every young collection scanned them
+    again (~10 µs a row); nothing in `speculate` builds a reference cycle to find."""
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Result:
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            if enabled:
+                gc.enable()
+
+    return run
+
+
+_SHARES: dict[str, PhoneShare] = {}  # this process's phone sharing, by stage folder
+
+
+@_collector_off
 def speculate(
     setup: Setup,
     chunk: Sequence[tuple[int, Any]],
@@ -249,30 +272,7 @@ def speculate(
     the `repeats` positions (emails seen earlier in the file or twice in the chunk: the writer
     decides those again) the normalized lead, so the writer need not validate and normalize.
     `later` (of `repeats`: an earlier record of the file has the same email) are not decided
-    here at all (`Deferred`).
-
-    The garbage collector is off meanwhile: a chunk's records and rows are thousands of young
-    containers, and with them alive every young collection scanned them again (~10 µs a row);
-    nothing here builds a reference cycle, so the collector has nothing to find."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return _speculate(setup, chunk, now, repeats, later)
-    finally:
-        if enabled:
-            gc.enable()
-
-
-_SHARES: dict[str, PhoneShare] = {}  # this process's phone sharing, by stage folder
-
-
-def _speculate(
-    setup: Setup,
-    chunk: Sequence[tuple[int, Any]],
-    now: datetime,
-    repeats: Iterable[int] = (),
-    later: Collection[int] = (),
-) -> Result:
+    here at all (`Deferred`)."""
     share = None
     if setup.stage_dir is not None:  # workers of one file: learn the others' phone answers
         share = _SHARES.get(setup.stage_dir)
