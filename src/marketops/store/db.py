@@ -154,17 +154,19 @@ def is_current(engine: Engine) -> bool:
 
 
 # SQLite page size of a new store, bytes (SQLite's default 4096). A commit writes each dirty page
-# to the WAL as one frame (two writes) and a checkpoint copies it back: a bulk write of a million
-# leads (~2 KB each, mostly appended) moved the same bytes in a quarter of the frames with 16 KB
-# pages (commit 6.9-11 -> 2.3-2.4 µs per lead, B-tree inserts -0.5-1, in a SQLite-only replay of
-# the batch writer at 300,000 leads). A store keeps the size it was created with.
-PAGE_SIZE = 16384
+# to the WAL as one frame (two writes) and a checkpoint copies it back: a bulk write of leads
+# (~2 KB each, mostly appended) moves the same bytes in fewer frames (a SQLite-only replay of the
+# batch writer at 300,000 leads: commit 6.9-11 µs a lead with 4 KB pages, 2.9-3.6 with 8 KB,
+# 2.3-2.4 with 16 KB). 16 KB cost the real-time path (a capture dirties a few random pages):
+# server CPU 2.1-2.3 -> 2.3-2.6 ms a request, p99 10-16 -> 17-20 ms; 8 KB kept it (2.1 ms,
+# p99 12-14). A store keeps the size it was created with.
+PAGE_SIZE = 8192
 
 # SQLite: WAL pages between automatic checkpoints. The store keeps SQLite's default; a bulk
 # writer (batch ingest, a journey drain) raises it while it commits batch after batch, so the
 # hot index pages are copied back into the database file once, not at every commit.
 WAL_PAGES_DEFAULT = 1000
-WAL_PAGES_BULK = 100_000  # ~400 MB of WAL at most
+WAL_PAGES_BULK = 100_000  # ~800 MB of WAL at most with `PAGE_SIZE` pages (~400 MB with 4 KB)
 
 
 _BULK_WAL = "marketops_bulk_wal"
