@@ -45,7 +45,9 @@ def test_a_deadlocked_write_runs_again(workspace_dir, pg_database, monkeypatch) 
         with ThreadPoolExecutor(2) as pool:
             done = [pool.submit(writer, "a", "b"), pool.submit(writer, "b", "a")]
             assert [f.result(timeout=60) for f in done] == ["a", "b"]
-        assert sorted(attempts.values()) == [1, 2]  # one was aborted and ran again
+        # one was aborted and ran again; a row lock is not handed to its waiter, so the retry can
+        # take the freed row first and deadlock once more ([1, 3] under load): each write still lands once
+        assert sum(attempts.values()) >= 3
         with ctx.engine.connect() as conn:
             rows = conn.execute(select(queue_cursors.c.queue, queue_cursors.c.position)).all()
         assert {q: p for q, p in rows if q in "ab"} == {"a": 2, "b": 2}  # both writes, once each
