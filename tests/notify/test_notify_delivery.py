@@ -53,15 +53,17 @@ def test_flaky_hanging_receiver_gets_everything_once(ctx) -> None:  # type: igno
     assert {rx.accepted[f"lead-{i}:routed"]["n"] for i in range(40)} == set(range(40))
     assert rx.bad_signatures == 0
     assert all(rx.requests[k] >= 4 for k in rx.accepted)  # hang + 2 failures + success
-    # a hung first request is processed after the sender gave up, so a later re-send of the same
-    # key is a duplicate: the receiver drops it by idempotency key (at most one per key here)
-    assert rx.duplicates <= 40
     with ctx.engine.connect() as conn:
         errors = conn.execute(
             select(outbox_attempts.c.error, func.count()).group_by(outbox_attempts.c.error)
         ).all()
     by_error = {e: n for e, n in errors}
     assert by_error["timeout after 0.3 s"] >= 40  # one per key, more if the machine is slow
+    # a request the sender gave up on (the hung first one; any other a slow machine delays past
+    # the timeout) can still be processed, so the re-send of its key is a duplicate, which the
+    # receiver drops by idempotency key: never more duplicates than unanswered attempts
+    unanswered = sum(n for e, n in by_error.items() if e and not e.startswith("HTTP "))
+    assert rx.duplicates <= unanswered
     headers = rx.headers["lead-0:routed"]
     assert headers["Idempotency-Key"] == "lead-0:routed" and headers[
         "X-Marketops-Signature"
