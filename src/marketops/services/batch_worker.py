@@ -154,10 +154,13 @@ class Setup:
         """A chunk item as a record: CSV rows travel as their text (`ingest.csv_records`: the
         reader only finds where they end) and are parsed here, or as lists."""
         if self.csv_header is not None:
-            return csv_row(
-                self.csv_header, next(csv.reader((raw,)), []) if type(raw) is str else raw
-            )
+            return csv_row(self.csv_header, csv_list_of(raw) if type(raw) is str else raw)
         return raw  # type: ignore[no-any-return]
+
+
+def csv_list_of(text: str) -> list[str]:
+    """One CSV record's text (`ingest.csv_records`) as `csv.reader`'s list."""
+    return next(csv.reader((text,)), [])
 
 
 def csv_lists_of(texts: Sequence[str]) -> list[list[str]]:
@@ -166,15 +169,12 @@ def csv_lists_of(texts: Sequence[str]) -> list[list[str]]:
     rows = list(csv.reader(texts))
     if len(rows) == len(texts):
         return rows
-    return [next(csv.reader((t,)), []) for t in texts]
+    return [csv_list_of(t) for t in texts]
 
 
 def _field(text: str, at: int) -> str:
     """Value `at` of a CSV record's text: split at commas when it has no quote, else parsed."""
-    if '"' in text:
-        values = next(csv.reader((text,)), [])
-    else:
-        values = text.rstrip("\r\n").split(",", at + 1)
+    values = csv_list_of(text) if '"' in text else text.rstrip("\r\n").split(",", at + 1)
     return values[at] if at < len(values) else ""
 
 
