@@ -86,19 +86,31 @@ def _group(
     return clamped, tuple(reasons)
 
 
+def _memoized(
+    memo: dict[tuple[Any, ...], GroupScore],
+    key: tuple[Any, ...],
+    limit: int,
+    compute: Callable[..., GroupScore],
+    *args: Any,
+) -> GroupScore:
+    """`compute(*args)`, remembered under `key` (the values the answer reads; values equal as
+    keys — 1, 1.0, True — give every condition operator the same answer) while `memo` holds
+    fewer than `limit`; an unhashable value in the key (a list from JSON): computed, no memo."""
+    try:
+        hit = memo.get(key)
+    except TypeError:
+        return compute(*args)
+    if hit is None:
+        hit = compute(*args)
+        if len(memo) < limit:
+            memo[key] = hit
+    return hit
+
+
 def _fit(view: Mapping[str, Any], scoring: CompiledScoring, reasons: list[dict[str, Any]]) -> float:
     """Sum of the fit groups; their reasons appended (copies: a memo's answer is shared)."""
-    # values equal as keys (1, 1.0, True) give every condition operator the same answer
-    key: tuple[Any, ...] | None = tuple(map(view.get, scoring.reads_all))
-    memo = scoring.memo_all
-    try:
-        hit = memo.get(key)  # type: ignore[arg-type]
-    except TypeError:  # an unhashable value (a list from JSON): no memo
-        hit = key = None
-    if hit is None:
-        hit = _groups(view, scoring)
-        if key is not None and len(memo) < MEMO_ALL_MAX:
-            memo[key] = hit
+    key = tuple(map(view.get, scoring.reads_all))
+    hit = _memoized(scoring.memo_all, key, MEMO_ALL_MAX, _groups, view, scoring)
     if hit[1]:
         reasons += [dict(r) for r in hit[1]]
     return hit[0]
@@ -111,15 +123,8 @@ def _groups(view: Mapping[str, Any], scoring: CompiledScoring) -> GroupScore:
     for (group, cap, floor, rules), fields, memo in zip(
         scoring.fit, scoring.reads, scoring.memo, strict=True
     ):
-        key: tuple[Any, ...] | None = tuple(map(get, fields))
-        try:
-            hit = memo.get(key)  # type: ignore[arg-type]
-        except TypeError:
-            hit = key = None
-        if hit is None:
-            hit = _group(view, group, cap, floor, rules)
-            if key is not None and len(memo) < MEMO_MAX:
-                memo[key] = hit
+        key = tuple(map(get, fields))
+        hit = _memoized(memo, key, MEMO_MAX, _group, view, group, cap, floor, rules)
         total += hit[0]
         reasons += hit[1]
     return total, tuple(reasons)
