@@ -290,12 +290,10 @@ def _facts(
     pairs = RowDecoder(email_sends, ("lead_id", "ref"), conn.dialect.name)
     again: set[tuple[str, str]] = set()
     held: dict[str, int] = {}
-    for ids in _chunks(list(lead_ids)):
-        marks = ", ".join([pairs.marker] * len(ids))
-        for pair in pairs.fetch_raw(conn, f"{pairs.sql} WHERE lead_id IN ({marks})", ids):
-            if pair in wanted:
-                again.add(pair)
-            held[pair[0]] = held.get(pair[0], 0) + 1
+    for pair in _of_leads(conn, pairs, lead_ids, raw=True):
+        if pair in wanted:
+            again.add(pair)
+        held[pair[0]] = held.get(pair[0], 0) + 1
     recent: dict[str, list[datetime]] = {}
     if not cap.enabled:  # the cap check answers "under" without looking
         return again, recent
@@ -304,13 +302,21 @@ def _facts(
         return again, recent
     read = RowDecoder(email_sends, _BRIEF, conn.dialect.name)
     when = read.decoder("decided_at")
-    for ids in _chunks(sorted(near)):
-        marks = ", ".join([read.marker] * len(ids))
-        sql = f"{read.sql} WHERE lead_id IN ({marks})"
-        for lead_id, _, status, category, decided_at in read.fetch_raw(conn, sql, ids):
-            if status == "queued" and category == "marketing" and (at := when(decided_at)) > since:
-                recent.setdefault(lead_id, []).append(at)
+    for lead_id, _, status, category, decided_at in _of_leads(conn, read, sorted(near), raw=True):
+        if status == "queued" and category == "marketing" and (at := when(decided_at)) > since:
+            recent.setdefault(lead_id, []).append(at)
     return again, recent
+
+
+def _of_leads(
+    conn: Connection, read: RowDecoder, lead_ids: Sequence[str], *, raw: bool = False
+) -> Iterator[Any]:
+    """`read`'s rows of these leads' `email_sends`, `_CHUNK` ids a query: the driver's tuples
+    (`raw`) or decoded dicts."""
+    fetch = read.fetch_raw if raw else read.fetch
+    for ids in _chunks(list(lead_ids)):
+        marks = ", ".join([read.marker] * len(ids))
+        yield from fetch(conn, f"{read.sql} WHERE lead_id IN ({marks})", ids)
 
 
 def _history(conn: Connection, lead_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
@@ -320,10 +326,8 @@ def _history(conn: Connection, lead_ids: Sequence[str]) -> dict[str, list[dict[s
     `lead_id IN … AND ref IN …` probes the index once per pair of the two lists."""
     read = RowDecoder(email_sends, [c.name for c in email_sends.c], conn.dialect.name)
     out: dict[str, list[dict[str, Any]]] = {}
-    for ids in _chunks(list(lead_ids)):
-        marks = ", ".join([read.marker] * len(ids))
-        for row in read.fetch(conn, f"{read.sql} WHERE lead_id IN ({marks})", ids):
-            out.setdefault(row["lead_id"], []).append(row)
+    for row in _of_leads(conn, read, lead_ids):
+        out.setdefault(row["lead_id"], []).append(row)
     return out
 
 
