@@ -132,3 +132,39 @@ def test_speculate_leaves_the_collector_as_it_found_it(workspace_dir: Path) -> N
             assert gc.isenabled() is state
     finally:
         (gc.enable if was else gc.disable)()
+
+
+def test_equal_routing_answers_travel_as_one_object_and_are_routes_own(
+    workspace_dir: Path, tmp_path: Path
+) -> None:
+    import pickle
+
+    from marketops.pipeline.enrich import enrich
+    from marketops.pipeline.normalize import normalize
+    from marketops.pipeline.route import route
+    from marketops.pipeline.runner import judge
+    from marketops.pipeline.validate import validate
+    from marketops.services.batch_worker import Deferred, as_speculated
+
+    rows = list(generate(2000, seed=14, now=NOW))
+    chunk = [(n, [str(r.get(c) or "") for c in COLUMNS]) for n, r in enumerate(rows, 2)]
+    setup = _setup(workspace_dir, str(tmp_path))
+    _, out, _, _ = speculate(setup, chunk, NOW)
+    specs = [
+        (i, as_speculated(x)) for i, x in enumerate(out) if not isinstance(x, Rejected | Deferred)
+    ]
+    assert len(specs) > 1500
+    for i, s in specs:  # each answer is the one `route` gives this record's view
+        raw = setup.record(chunk[i][1])
+        issues = validate(raw, setup.cfg.contract)
+        lead = normalize(raw, issues, NOW)
+        j = judge(enrich(lead, {}), None, setup.cfg, setup.suppression, NOW, lambda s=s: s.lead_id)
+        why: list[str] = []
+        a = None if j.blocked else route(j.view, setup.cfg.routing, setup.accounts, why)
+        want = None if a is None else (a.queue, a.owner, a.rule, a.evaluated)
+        assert (s.matched, s.reasons) == (want, why)
+    answers = {(repr(s.matched), repr(s.reasons)) for _, s in specs}
+    shared = {(id(s.matched), id(s.reasons)) for _, s in specs}
+    assert 1 < len(answers) == len(shared)  # one object per distinct answer
+    back = [as_speculated(x) for x in pickle.loads(pickle.dumps(out)) if type(x) is tuple]
+    assert [tuple(s) for s in back] == [tuple(s) for _, s in specs]
