@@ -35,7 +35,7 @@ from marketops.services.batch_worker import (
 from marketops.services.capture import in_transaction, new_lead_id
 from marketops.services.context import AppContext
 from marketops.store import leads_repo
-from marketops.store.bulk import execute_many
+from marketops.store.bulk import bind_time, execute_many
 from marketops.store.db import CACHE_KIB_BULK, WAL_PAGES_BULK, cache_size, checkpoint_every
 
 # per record for the summary: (status, suppressed, routed to, moved to MQL, quarantine reasons)
@@ -53,7 +53,7 @@ class _Writes:
     moved: set[str] = field(default_factory=set)
     reowned: set[str] = field(default_factory=set)
     notices: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    # staged chunks (`batch_stage`): record position -> [queue, owner, lead row still whole];
+    # staged chunks (`batch_stage`): record position -> [i, queue, owner, lead row still whole];
     # `activities` are then `(i, *row)` and `events` `(i, k, *row)`, the writer's own rows
     kept: dict[int, list[Any]] = field(default_factory=dict)
     staged: bool = False
@@ -102,7 +102,15 @@ def commit_chunks(
         tally: list[Tally] = []
         for p, alias in zip(parts, aliases, strict=True):
             tally += _write(
-                conn, setup, p.chunk, p.now, p.lookups, p.speculated, p.stage, p.known, alias
+                conn,
+                setup,
+                p.chunk,
+                p.now,
+                p.lookups,
+                p.speculated,
+                p.stage,
+                p.known,
+                alias,
             )
         if extra_writes is not None:
             extra_writes(conn, tally)
@@ -141,16 +149,19 @@ def _write(
         return prepare_row(raw, cfg, now)
 
     speculated = [as_speculated(s) for s in results]
-    emails = leads_repo.known_emails(
+    # one indexed probe per email, the found ones read whole (a probe for which are known and
+    # a read of those probed them twice)
+    existing = leads_repo.load_by_emails(
         conn, [s.email for s in speculated if not isinstance(s, Rejected)]
     )
-    existing = leads_repo.load_by_emails(conn, emails) if emails else {}
     existing_ids = {s.id for s in existing.values()}
     slots = leads_repo.SlotAllocator(conn)
     trusted = slots.accounts(cfg.routing) is setup.accounts
     known: dict[str, StoredLead | int] = dict(existing)  # int: a speculation kept in this chunk
     placed: dict[int, tuple[str | None, str | None]] = {}
     w = _Writes(staged=stage is not None, stored={s.id: s for s in existing.values()})
+    at = bind_time(now, setup.dialect)  # every `routed` event's time, encoded once a chunk
+    memos = _Memos()
     tally: list[Tally] = []
     for i, ((n, _), s) in enumerate(zip(chunk, speculated, strict=True)):
         if isinstance(s, Rejected):
@@ -159,14 +170,14 @@ def _write(
             continue
         prior = known.get(s.email)
         if prior is None and trusted and not isinstance(s, Deferred):
-            a = _keep(w, setup, i, s, slots, now)
+            a = _keep(w, setup, i, s, slots, now, at, memos)
             placed[i] = (a.queue, a.owner) if a is not None else (None, None)
             known[s.email] = i
             tally.append(("accepted", s.blocked, _routed(a), s.stage == "MQL", []))
             continue
         if isinstance(prior, int):
             if w.staged:
-                w.kept[prior][2] = 0  # this record's decision replaces the staged lead row
+                w.kept[prior][3] = 0  # this record's decision replaces the staged lead row
             prior = _rebuild(setup, prepared(prior), speculated[prior], placed[prior], now, lookups)
         p = prepared(i)
         assert p.lead is not None  # the worker accepted it: prepare is deterministic
@@ -186,32 +197,72 @@ def _routed(a: Assignment | None) -> str | None:
     return (a.queue or f"owner:{a.owner}") if a is not None else None
 
 
+@dataclass
+class _Memos:
+    """One chunk's answers that depend on nothing a record changes (the config and `now` are the
+    chunk's; no round-robin slot is taken), so each is worked out once a chunk, not a record.
+
+    `routes`: by the identities of a speculation's `matched` and `reasons` (the workers send
+    equal answers as one object a chunk; the objects live as long as the chunk's results, so
+    their ids stay theirs): the completed assignment, its `routed` data and that data's JSON,
+    for routes that need no member picked (a rule's owner, a queue without members). `timers`:
+    by (stage, queue, owner), the SLA clocks a new lead starts, without their `lead_id`."""
+
+    routes: dict[tuple[int, int], tuple[Assignment | None, dict[str, Any], str]] = field(
+        default_factory=dict
+    )
+    timers: dict[tuple[str, str | None, str | None], list[dict[str, Any]]] = field(
+        default_factory=dict
+    )
+
+
 def _keep(
-    w: _Writes, setup: Setup, i: int, s: Speculated, slots: Any, now: datetime
+    w: _Writes,
+    setup: Setup,
+    i: int,
+    s: Speculated,
+    slots: Any,
+    now: datetime,
+    at: Any,
+    memos: _Memos,
 ) -> Assignment | None:
-    """A speculation stands: complete its routing, append its rows."""
-    cfg, enc = setup.cfg, setup.encoders
+    """A speculation stands: complete its routing, append its rows. `at`: `now` encoded."""
+    cfg = setup.cfg
     a: Assignment | None = None
-    data: dict[str, Any] = {}
     if s.matched is not None:
-        queue, owner, rule, evaluated = s.matched
-        matched = Assignment(queue, owner, rule, list(evaluated))
-        a, data = complete(matched, list(s.reasons), cfg, slots, now, None, None)
+        key = (id(s.matched), id(s.reasons))
+        route = memos.routes.get(key)
+        if route is None:
+            queue, owner, rule, evaluated = s.matched
+            matched = Assignment(queue, owner, rule, list(evaluated))
+            a, data = complete(matched, list(s.reasons), cfg, slots, now, None, None)
+            # `enc.event`'s JSON through orjson's fast path (`Encoders.json`: the same text)
+            route = (a, data, setup.encoders.json(data))
+            if owner is not None or queue is None or not cfg.routing.cycles.get(queue):
+                memos.routes[key] = route  # no member picked: the same answer all chunk long
+        a, data, text = route
     queue, owner = (a.queue, a.owner) if a is not None else (None, None)
     if w.staged:  # its rows are in the stage file
-        w.kept[i] = [queue, owner, 1]
+        w.kept[i] = [i, queue, owner, 1]  # `move_kept`'s row as it stands
     else:
         w.new_leads[s.lead_id] = (*s.lead_head, queue, owner)
         w.activities.append(s.activity)
         w.events.extend(s.events)
     if a is not None:
-        routed = enc.event((s.lead_id, now, "routed", a.rule, data))
-        w.events.append((i, batch_stage.ROUTED_K, *routed) if w.staged else routed)
+        w.events.append(
+            (i, batch_stage.ROUTED_K, s.lead_id, at, "routed", a.rule, text)
+            if w.staged
+            else (s.lead_id, at, "routed", a.rule, text)
+        )
         if data.get("notify") and data.get("owner"):
             w.notices.append((s.lead_id, data))
     if s.stage not in setup.sla_stages:
         return a  # no SLA clock starts in this stage
-    w.timers.extend(start_timers(cfg, s.lead_id, s.stage, (None, None), queue, owner, now))
+    clocks = memos.timers.get((s.stage, queue, owner))
+    if clocks is None:
+        clocks = start_timers(cfg, "", s.stage, (None, None), queue, owner, now)
+        memos.timers[(s.stage, queue, owner)] = clocks
+    w.timers.extend([{**t, "lead_id": s.lead_id, "result": {}} for t in clocks])
     return a
 
 
@@ -270,7 +321,7 @@ def _flush(
     stored = {i: leads_repo.indexed_values(w.stored[i]) for i in w.updated}
     leads_repo.update_leads(conn, list(w.updated.values()), stored)
     if stage is not None:
-        kept = [(i, *v) for i, v in w.kept.items()]
+        kept = list(w.kept.values())
         batch_stage.move_kept(
             conn,
             stage,

@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import chain
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +59,9 @@ def tally_of(outcomes: list[Outcome]) -> list[Tally]:
     return tally
 
 
+_HEAD, _REASONS = itemgetter(0, 1, 2, 3), itemgetter(4)  # a `Tally`'s counted part, its reasons
+
+
 @dataclass
 class IngestStats:
     rows: int = 0
@@ -74,22 +79,24 @@ class IngestStats:
         self.add_tally(tally_of(outcomes))
 
     def add_tally(self, tally: list[Tally]) -> None:
-        for status, suppressed, routed, moved, reasons in tally:
-            self.rows += 1
+        """Counted by distinct (status, suppressed, routed, moved): a chunk has a few dozen, and
+        the batch writer adds a million records' tallies (a Python loop a record: ~0.8 µs)."""
+        self.quarantine_reasons.update(chain.from_iterable(map(_REASONS, tally)))
+        for (status, suppressed, routed, moved), n in Counter(map(_HEAD, tally)).items():
+            self.rows += n
             if status == "quarantined":
-                self.quarantined += 1
-                self.quarantine_reasons.update(reasons)
+                self.quarantined += n
                 continue
             if status == "accepted":
-                self.accepted += 1
+                self.accepted += n
             else:
-                self.updated += 1
+                self.updated += n
             if suppressed:
-                self.suppressed += 1
+                self.suppressed += n
             if routed is not None:
-                self.routed[routed] += 1
+                self.routed[routed] += n
             if moved:
-                self.mql += 1
+                self.mql += n
 
     def as_dict(self) -> dict[str, Any]:
         return {

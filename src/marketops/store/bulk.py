@@ -176,7 +176,10 @@ def execute_many(
         cur.close()
 
 
-def bulk_insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+def bulk_insert(
+    conn: Connection, table: Table, rows: Sequence[dict[str, Any]], *, multirow: bool = False
+) -> None:
+    """`rows` (dicts with the same keys) into `table`; `multirow`: see `execute_many`."""
     if not rows:
         return
     cols = list(rows[0])
@@ -192,7 +195,9 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
         elif f is not None:
             values = list(map(f, values))
         columns.append(values)
-    execute_many(conn, insert_sql(table, cols, dialect), list(zip(*columns, strict=True)))
+    execute_many(
+        conn, insert_sql(table, cols, dialect), list(zip(*columns, strict=True)), multirow=multirow
+    )
 
 
 def update_by_id(conn: Connection, encode: RowEncoder, rows: Sequence[Sequence[Any]]) -> None:

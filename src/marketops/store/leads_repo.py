@@ -133,27 +133,6 @@ def load_by_emails(conn: Connection, emails: Iterable[str]) -> dict[str, StoredL
     return found
 
 
-def known_emails(conn: Connection, emails: Iterable[str]) -> set[str]:
-    """Which of `emails` the store has: one indexed probe per email, in driver SQL (compiling
-    a 500-value IN clause through SQLAlchemy cost more than the lookups)."""
-    emails = list(set(emails))
-    marker = param_marker(conn.dialect.name)
-    found: set[str] = set()
-    raw = conn.connection.driver_connection
-    cur = raw.cursor()
-    try:
-        for start in range(0, len(emails), 500):
-            part = emails[start : start + 500]
-            cur.execute(
-                f"SELECT email FROM {leads.name} WHERE email IN ({', '.join([marker] * len(part))})",
-                part,
-            )
-            found.update(e for (e,) in cur.fetchall())
-    finally:
-        cur.close()
-    return found
-
-
 def ensure_cursors(conn: Connection, queues: Iterable[str]) -> None:
     have = {q for (q,) in conn.execute(select(queue_cursors.c.queue))}
     missing = [{"queue": q, "position": 0} for q in queues if q not in have]
@@ -417,21 +396,28 @@ def write_timers(
     from marketops.store.tables_lifecycle import sla_timers
 
     stop: set[int] = set()
-    for ids, only_owned in ((sorted(moved), False), (sorted(reowned), True)):
-        for start in range(0, len(ids), 500):
-            # found by lead_id alone, filtered here: given `status = 'pending'` as well, SQLite
-            # picks the (status, due_at) index and reads every pending timer of the store, once
-            # per batch (quadratic over a million-lead ingest)
-            found = conn.execute(
-                select(sla_timers.c.id, sla_timers.c.status, sla_timers.c.owner).where(
-                    sla_timers.c.lead_id.in_(ids[start : start + 500])
+    marker = param_marker(conn.dialect.name)
+    cur = conn.connection.driver_connection.cursor()
+    try:
+        for ids, only_owned in ((sorted(moved), False), (sorted(reowned), True)):
+            for start in range(0, len(ids), 500):
+                # found by lead_id alone, filtered here: given `status = 'pending'` as well,
+                # SQLite picks the (status, due_at) index and reads every pending timer of the
+                # store, once per batch (quadratic over a million-lead ingest); driver SQL: a
+                # 500-value IN list through SQLAlchemy cost more to compile than to run
+                part = ids[start : start + 500]
+                cur.execute(
+                    f"SELECT id, status, owner FROM {sla_timers.name}"
+                    f" WHERE lead_id IN ({', '.join([marker] * len(part))})",
+                    part,
                 )
-            )
-            stop.update(
-                i
-                for i, status, owner in found
-                if status == "pending" and (owner is not None or not only_owned)
-            )
+                stop.update(
+                    i
+                    for i, status, owner in cur.fetchall()
+                    if status == "pending" and (owner is not None or not only_owned)
+                )
+    finally:
+        cur.close()
     # by primary key only (any status term makes SQLite scan again); a timer that stopped
     # being pending meanwhile (PostgreSQL: another transaction) keeps its status and result
     pending = sla_timers.c.status == "pending"
@@ -448,8 +434,8 @@ def write_timers(
                 result=case((pending, reason), else_=sla_timers.c.result),
             )
         )
-    if new:
-        bulk_insert(conn, sla_timers, new)
+    if new:  # hundreds of rows a statement on SQLite (`execute_many`'s multirow)
+        bulk_insert(conn, sla_timers, new, multirow=True)
     if notices:
         from marketops.routing.notices import assignment_notice
 
