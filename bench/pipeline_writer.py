@@ -28,7 +28,7 @@ from typing import Any
 
 from marketops.sample import write_csv
 from marketops.services import batch_stage, batch_worker, ingest
-from marketops.services.batch_commit import Part, commit_chunks
+from marketops.services.batch_commit import Part, StoreEmails, commit_chunks
 from marketops.services.context import AppContext
 from marketops.services.ingest import COMMIT_ROWS, IngestStats, _bulk_gc, _chunks, csv_records
 from marketops.workspace import Workspace
@@ -50,6 +50,9 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--dir", type=Path, default=None, help="holds leads-<N>.csv (any N ≥ rows)")
     ap.add_argument("--profile", type=Path, default=None, help="cProfile the last run to OUT")
+    ap.add_argument(
+        "--look-up-all", action="store_true", help="every email looked up (no `StoreEmails`)"
+    )
     args = ap.parse_args()
     base = args.dir or Path(tempfile.mkdtemp(prefix="marketops-bench-"))
     base.mkdir(parents=True, exist_ok=True)
@@ -95,6 +98,7 @@ def main() -> None:
             shutil.copy(f, Path(stage_dir) / f.name)
         parts = [(c, t, pickle.loads(b)) for c, t, b in results]
         stats = IngestStats()
+        emails = None if args.look_up_all else StoreEmails(rows)
         prof = cProfile.Profile() if args.profile and run == args.runs - 1 else None
         with _bulk_gc(), ctx.engine.connect() as held:
             t = time.process_time()
@@ -108,7 +112,7 @@ def main() -> None:
                     or len(group) >= batch_stage.MAX_ATTACHED
                     or k == len(parts) - 1
                 ):
-                    stats.add_tally(commit_chunks(ctx, setup, group, held=held))
+                    stats.add_tally(commit_chunks(ctx, setup, group, held=held, emails=emails))
                     group = []
             if prof:
                 prof.disable()

@@ -12,8 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import compress
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Connection
 
 from marketops.pipeline.enrich import enrich
@@ -37,6 +39,7 @@ from marketops.services.context import AppContext
 from marketops.store import leads_repo
 from marketops.store.bulk import bind_time, execute_many
 from marketops.store.db import CACHE_KIB_BULK, WAL_PAGES_BULK, cache_size, checkpoint_every
+from marketops.store.schema import leads
 
 # per record for the summary: (status, suppressed, routed to, moved to MQL, quarantine reasons)
 Tally = tuple[str, bool, str | None, bool, list[str]]
@@ -60,6 +63,60 @@ class _Writes:
     stored: dict[str, StoredLead] = field(default_factory=dict)  # id -> the lead it updates
 
 
+class StoreEmails:
+    """Which of a chunk's emails the writer must look up in the store (SQLite, one connection
+    held for the file): those the store had when the file began (read once, if it had at most
+    `limit` leads) and those the file's records have carried since, kept as a bitmap of their
+    hashes. A false positive costs a lookup; a false negative cannot happen while this
+    connection is the store's only writer, and any commit by another connection (`PRAGMA
+    data_version`) turns the filter off for the rest of the file: every email is looked up
+    again. At a million leads the lookups of emails new to the store cost ~3 µs a row."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.mask = 0  # the bitmap's bits - 1: ~64 bits an email (~1.5% false positives)
+        self.bits: np.ndarray[Any, np.dtype[np.uint8]] | None = None
+        self.version: int | None = None
+        self.off = False
+
+    def begin(self, conn: Connection) -> bool:
+        """At the start of each write transaction: may the filter answer in it?"""
+        if self.off:
+            return False
+        raw = conn.connection.driver_connection
+        (version,) = raw.execute("PRAGMA data_version").fetchone()
+        if self.bits is None:
+            (count,) = raw.execute(f"SELECT count(*) FROM {leads.name}").fetchone()
+            if count > self.limit:
+                self.off = True
+                return False
+            self.mask = (1 << max(16, (64 * (count + self.limit)).bit_length())) - 1
+            self.bits = np.zeros((self.mask + 1) >> 3, dtype=np.uint8)
+            self._add(self._hashes([e for (e,) in raw.execute(f"SELECT email FROM {leads.name}")]))
+            self.version = version
+        elif version != self.version:  # another connection committed: it may have added leads
+            self.off, self.bits = True, None
+            return False
+        return True
+
+    def to_look_up(self, emails: Sequence[str]) -> list[str]:
+        """Of `emails`, those that may be in the store; all of them count as there from now on
+        (the records carrying them are written in this transaction; a rollback leaves them
+        counted, which costs lookups, never a wrong answer)."""
+        assert self.bits is not None
+        h = self._hashes(emails)
+        maybe = (self.bits[h >> 3] >> (h & 7).astype(np.uint8)) & 1
+        self._add(h)
+        return list(compress(emails, maybe.tolist()))
+
+    def _hashes(self, emails: Sequence[str]) -> np.ndarray[Any, np.dtype[np.int64]]:
+        return np.fromiter(map(hash, emails), dtype=np.int64, count=len(emails)) & self.mask
+
+    def _add(self, h: np.ndarray[Any, np.dtype[np.int64]]) -> None:
+        assert self.bits is not None
+        np.bitwise_or.at(self.bits, h >> 3, np.left_shift(1, h & 7).astype(np.uint8))
+
+
 @dataclass
 class Part:
     """One chunk as the workers answered it (`batch_worker.Result`), for `commit_chunks`."""
@@ -79,13 +136,15 @@ def commit_chunks(
     extra_writes: Callable[[Connection, list[Tally]], None] | None = None,
     *,
     held: Connection | None = None,
+    emails: StoreEmails | None = None,
 ) -> list[Tally]:
     """Write chunks in order, in one transaction (on `held`, a connection the caller keeps for
     the file, when given: its page cache stays warm from one transaction to the next); `extra_writes(conn, tally)` (the checkpoint of
     the last one) joins it. Several chunks per commit: each commit rewrites every index page its
     rows touched, and rows with random keys (emails, domains) touch a page each; a group of
     chunks shares those pages (`ingest_file`'s `commit_rows`). Each staged chunk's file is
-    attached under its own name (`batch_stage.MAX_ATTACHED` at most) and deleted afterwards."""
+    attached under its own name (`batch_stage.MAX_ATTACHED` at most) and deleted afterwards.
+    `emails`: which emails need looking up in the store, kept across the file's transactions."""
     assert len(parts) <= batch_stage.MAX_ATTACHED or all(p.stage is None for p in parts)
     raws: list[Any] = []
     aliases = [f"{batch_stage.STAGE}{k}" for k in range(len(parts))]
@@ -100,6 +159,7 @@ def commit_chunks(
         checkpoint_every(conn, WAL_PAGES_BULK)
         cache_size(conn, CACHE_KIB_BULK)
         tally: list[Tally] = []
+        look_up = emails if emails is not None and emails.begin(conn) else None
         for p, alias in zip(parts, aliases, strict=True):
             tally += _write(
                 conn,
@@ -111,6 +171,7 @@ def commit_chunks(
                 p.stage,
                 p.known,
                 alias,
+                look_up,
             )
         if extra_writes is not None:
             extra_writes(conn, tally)
@@ -136,6 +197,7 @@ def _write(
     stage: str | None = None,
     known_leads: Mapping[int, tuple[Lead, list[Issue]]] | None = None,
     alias: str = f"{batch_stage.STAGE}0",
+    emails: StoreEmails | None = None,
 ) -> list[Tally]:
     cfg = setup.cfg
     shipped = known_leads or {}
@@ -149,10 +211,10 @@ def _write(
         return prepare_row(raw, cfg, now)
 
     speculated = [as_speculated(s) for s in results]
-    # one indexed probe per email, the found ones read whole (a probe for which are known and
-    # a read of those probed them twice)
+    # one indexed probe per email (that may be in the store), the found ones read whole
+    wanted = [s.email for s in speculated if not isinstance(s, Rejected)]
     existing = leads_repo.load_by_emails(
-        conn, [s.email for s in speculated if not isinstance(s, Rejected)]
+        conn, emails.to_look_up(wanted) if emails is not None else wanted
     )
     existing_ids = {s.id for s in existing.values()}
     slots = leads_repo.SlotAllocator(conn)

@@ -29,7 +29,7 @@ from sqlalchemy import insert, select, update
 from marketops.errors import MarketopsError, Problem
 from marketops.pipeline.runner import CompiledConfig, Outcome, Prepared
 from marketops.services import batch_stage, batch_worker
-from marketops.services.batch_commit import Part, Tally, commit_chunks
+from marketops.services.batch_commit import Part, StoreEmails, Tally, commit_chunks
 from marketops.services.batch_worker import BAD_LINE, Setup, csv_row, prepare_row
 from marketops.services.capture import Batch, capture
 from marketops.services.context import AppContext
@@ -470,13 +470,17 @@ def ingest_file(
             group: list[Part] = []
             # one connection for the file: its page cache (`commit_chunks`) outlives each commit
             held = stack.enter_context(ctx.engine.connect()) if setup.dialect == "sqlite" else None
+            # with the held connection, emails new to the store need no lookup (`StoreEmails`)
+            emails = StoreEmails(max(lines - done, 0)) if held is not None else None
             # while the writer writes a group, the workers go on with the next one
             ahead = min(-(-group_rows // batch_size), batch_stage.MAX_ATTACHED)
             ahead = ahead if ahead > 1 else 0
 
             def flush() -> None:
                 last = group[-1].chunk[-1][0]
-                committed(commit_chunks, ctx, setup, group, checkpoint_at(last), held=held)
+                committed(
+                    commit_chunks, ctx, setup, group, checkpoint_at(last), held=held, emails=emails
+                )
                 group.clear()
                 if on_progress:
                     on_progress(last, lines)
