@@ -63,3 +63,51 @@ def test_a_file_read_both_ways(tmp_path: Path) -> None:
         header2, texts = csv_records(b)
         assert header2 == header
         assert csv_lists_of(list(texts)) == list(rows)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a@x.com,Ann,,10\r\n",
+        "a@x.com,Ann,,10\n",
+        "a@x.com,Ann,,10\r",
+        "a@x.com,Ann,,10",
+        ",,,\n",
+        "  \n",
+        " a , b ,\t,\\,\x00\n",  # spaces, tab, backslash (no escape character), NUL
+        "é,\u2028,\u00a0\r\n",
+        'a,"b",c\r\n',
+        'a,5" screen,c\n',
+        "a\rb,c\n",  # a line break inside an unquoted value: the reader's error
+        "a,b\n\n",
+        "\r\n",
+        "",
+    ],
+)
+def test_one_record_text_parses_as_the_reader_parses_it(text: str) -> None:
+    from marketops.services.batch_worker import csv_list_of
+
+    try:
+        want = next(csv.reader((text,)), [])
+    except csv.Error as e:
+        with pytest.raises(csv.Error, match=str(e)[:20]):
+            csv_list_of(text)
+        return
+    assert csv_list_of(text) == want
+
+
+def test_setup_record_pairs_as_csv_row(workspace_dir: Path) -> None:
+    from marketops.pipeline.runner import CompiledConfig
+    from marketops.pipeline.suppress import SuppressionIndex
+    from marketops.services.batch_worker import Setup, csv_row
+    from marketops.workspace import Workspace
+
+    cfg = CompiledConfig.from_workspace(Workspace.load(workspace_dir))
+    setup = Setup(cfg, SuppressionIndex.from_entries([]), [], None, "sqlite", "f.csv", "ab")
+    _, rows = _read(TRICKY, csv_lists)
+    _, texts = _read(TRICKY, csv_records)
+    for header in (["email", "first_name", "message", "employees"], [" email", "", "m", "e"]):
+        setup.csv_header = header
+        for row, text in zip(rows, texts, strict=True):
+            assert setup.record(text) == csv_row(header, row) == setup.record(row)
+            assert list(setup.record(text)) == list(csv_row(header, row))

@@ -18,7 +18,7 @@ import gc
 import os
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from operator import attrgetter
@@ -76,6 +76,18 @@ def csv_row(header: Sequence[str], values: Sequence[str]) -> dict[str, Any]:
     """One CSV row as a record: `csv.DictReader`'s pairing (missing values None, extra values
     dropped), keys trimmed, empty values None."""
     keys = _plain_keys(tuple(header))
+    return _paired(header, keys, keys is not None and None not in keys, values)
+
+
+def _paired(
+    header: Sequence[str],
+    keys: tuple[str | None, ...] | None,
+    named: bool,
+    values: Sequence[str],
+) -> dict[str, Any]:
+    """`csv_row` with the header's `_plain_keys` given, and whether each column has a name."""
+    if named and keys is not None and len(values) == len(keys):  # the usual row
+        return {k: v or None for k, v in zip(keys, values)}  # type: ignore[misc]  # noqa: B905
     if keys is not None:  # the usual header: names distinct, trimmed or not
         row = {
             k: (v if v != "" else None) for k, v in zip(keys, values, strict=False) if k is not None
@@ -144,6 +156,8 @@ class Setup:
     ref_prefix: str  # the file's fingerprint prefix: activity refs are "prefix:row"
     csv_header: Sequence[str] | None = None  # set when chunks carry CSV rows (texts or lists)
     stage_dir: str | None = None  # SQLite: workers stage rows in files here (`batch_stage`)
+    _keys_of: Sequence[str] | None = field(default=None, init=False, repr=False)
+    _keys: tuple[Any, bool] = field(default=(None, False), init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.encoders = Encoders(self.dialect)
@@ -153,22 +167,29 @@ class Setup:
     def record(self, raw: Any) -> Mapping[str, Any]:
         """A chunk item as a record: CSV rows travel as their text (`ingest.csv_records`: the
         reader only finds where they end) and are parsed here, or as lists."""
-        if self.csv_header is not None:
-            return csv_row(self.csv_header, csv_list_of(raw) if type(raw) is str else raw)
-        return raw  # type: ignore[no-any-return]
+        header = self.csv_header
+        if header is None:
+            return raw  # type: ignore[no-any-return]
+        if header is not self._keys_of:  # `csv_row`'s keys, once per header (not per row)
+            keys = _plain_keys(tuple(header))
+            self._keys_of, self._keys = header, (keys, keys is not None and None not in keys)
+        values = csv_list_of(raw) if type(raw) is str else raw
+        return _paired(header, *self._keys, values)
 
 
 def csv_list_of(text: str) -> list[str]:
-    """One CSV record's text (`ingest.csv_records`) as `csv.reader`'s list."""
-    return next(csv.reader((text,)), [])
+    """One CSV record's text (`ingest.csv_records`) as `csv.reader`'s list. A record without a
+    quote and without a line break before its end is what the reader makes of it: its text
+    split at commas (no quoting, no escape character in the default dialect); others are
+    parsed."""
+    plain = text.rstrip("\r\n")
+    if not plain or '"' in plain or "\n" in plain or "\r" in plain:
+        return next(csv.reader((text,)), [])
+    return plain.split(",")
 
 
 def csv_lists_of(texts: Sequence[str]) -> list[list[str]]:
-    """CSV records' texts (each one record, `ingest.csv_records`) as `csv.reader`'s lists: one
-    reader over the chunk; record by record should the counts ever differ."""
-    rows = list(csv.reader(texts))
-    if len(rows) == len(texts):
-        return rows
+    """CSV records' texts (each one record, `ingest.csv_records`) as `csv.reader`'s lists."""
     return [csv_list_of(t) for t in texts]
 
 
