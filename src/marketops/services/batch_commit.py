@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import compress
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -43,6 +44,7 @@ from marketops.store.schema import leads
 
 # per record for the summary: (status, suppressed, routed to, moved to MQL, quarantine reasons)
 Tally = tuple[str, bool, str | None, bool, list[str]]
+_UNREAD: Mapping[str, Any] = MappingProxyType({})  # a record the writer needs no raw form of
 
 
 @dataclass
@@ -203,12 +205,13 @@ def _write(
     shipped = known_leads or {}
 
     def prepared(i: int) -> Prepared:
-        """Record i validated and normalized: as the worker did it, or again here."""
-        raw = setup.record(chunk[i][1])
+        """Record i validated and normalized: as the worker did it, or again here. A shipped
+        lead comes without its raw record (not parsed again: only a quarantined record's raw
+        form is stored, and the worker accepted this one)."""
         if i in shipped:
             lead, issues = shipped[i]
-            return Prepared(raw, issues, lead)
-        return prepare_row(raw, cfg, now)
+            return Prepared(_UNREAD, issues, lead)
+        return prepare_row(setup.record(chunk[i][1]), cfg, now)
 
     speculated = [as_speculated(s) for s in results]
     # one indexed probe per email (that may be in the store), the found ones read whole

@@ -275,6 +275,16 @@ def _prepared(
     )
 
 
+@dataclass
+class Tail:
+    """Set by `_ahead` before each answer it hands out: every chunk has gone to the workers and
+    the next answer is not there yet. The writer then writes what it holds instead of waiting
+    for a full group: at the end of a file the workers have nothing left to do, and a whole
+    group written alone (~2 s at 40,000 rows) is time the other core idles."""
+
+    waits: bool = False
+
+
 def _ahead(
     chunks: Iterator[Chunk],
     clock: Callable[[], datetime],
@@ -283,9 +293,10 @@ def _ahead(
     init_arg: Any,
     work: Callable[[Chunk, datetime], Any],
     ahead: int = 0,
+    tail: Tail | None = None,
 ) -> Iterator[tuple[Chunk, datetime, Any]]:
     """`work(chunk, now)` in forked worker processes, answers in chunk order, the workers up to
-    `workers + 1 + ahead` chunks ahead of the caller (which writes them)."""
+    `workers + 1 + ahead` chunks ahead of the caller (which writes them). `tail`: see `Tail`."""
     with ProcessPoolExecutor(
         workers,
         mp_context=multiprocessing.get_context("fork"),
@@ -301,7 +312,10 @@ def _ahead(
                 yield c, tt, fut.result()
         while pending:
             c, tt, fut = pending.popleft()
-            yield c, tt, fut.result()
+            result = fut.result()
+            if tail is not None:
+                tail.waits = not pending or not pending[0][2].done()
+            yield c, tt, result
 
 
 @contextlib.contextmanager
@@ -353,10 +367,12 @@ def _speculated(
     workers: int,
     setup: Setup,
     ahead: int = 0,
+    tail: Tail | None = None,
 ) -> Iterator[tuple[Chunk, datetime, batch_worker.Result]]:
     """Worker speculations per chunk (`batch_worker.speculate`), in order; each chunk travels
     with the positions of its possible repeats (`RepeatMarker`). `ahead`: chunks the workers may
-    run beyond `workers + 1` (the writer takes a group of chunks, then writes them all)."""
+    run beyond `workers + 1` (the writer takes a group of chunks, then writes them all);
+    `tail`: see `Tail`."""
     mark = batch_worker.RepeatMarker(setup)
     marked = ((c, mark(c)) for c in chunks)
     for (chunk, _), t, result in _ahead(
@@ -367,6 +383,7 @@ def _speculated(
         setup,
         batch_worker.speculate_in_worker,
         ahead,
+        tail,
     ):
         yield chunk, t, result
 
@@ -485,11 +502,13 @@ def ingest_file(
                 if on_progress:
                     on_progress(last, lines)
 
-            for chunk, t, result in _speculated(chunks, clock, workers, setup, ahead):
+            tail = Tail()
+            for chunk, t, result in _speculated(chunks, clock, workers, setup, ahead, tail):
                 group.append(Part(chunk, t, *result))
                 if (
                     sum(len(p.chunk) for p in group) >= group_rows
                     or len(group) >= batch_stage.MAX_ATTACHED
+                    or tail.waits
                 ):
                     flush()
             if group:
