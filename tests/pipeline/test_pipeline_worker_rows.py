@@ -168,3 +168,21 @@ def test_equal_routing_answers_travel_as_one_object_and_are_routes_own(
     assert 1 < len(answers) == len(shared)  # one object per distinct answer
     back = [as_speculated(x) for x in pickle.loads(pickle.dumps(out)) if type(x) is tuple]
     assert [tuple(s) for s in back] == [tuple(s) for _, s in specs]
+
+
+def test_write_stage_keeps_every_row_in_order_across_multirow_statements(tmp_path: Path) -> None:
+    from marketops.services.batch_stage import STAGE_ROWS_PER_INSERT, write_stage
+
+    per = STAGE_ROWS_PER_INSERT
+    for n in (0, 1, per - 1, per, per + 1, 2 * per + 37):
+        leads = [(i, f"l{i}", i * 0.5, None) for i in range(n)]
+        acts = [(i, f"a{i}", b"\x00x") for i in range(n)]
+        events = [(i // 3, i % 3, f"e{i}", i) for i in range(3 * n)]
+        path = str(tmp_path / f"s{n}.db")
+        write_stage(path, ("a", "b", "c"), leads, ("a", "b"), acts, ("a", "b"), events)
+        with sqlite3.connect(path) as conn:
+            for table, want in (("leads", leads), ("activities", acts), ("events", events)):
+                got = conn.execute(f"SELECT * FROM {table} ORDER BY rowid").fetchall()
+                assert got == want and [type(v) for r in got for v in r] == [
+                    type(v) for r in want for v in r
+                ]
