@@ -98,3 +98,25 @@ def test_names_memo_only_for_text() -> None:
     assert normalize_name("  mary-ann  O'BRIEN ") == normalize_name("  mary-ann  O'BRIEN ")
     assert normalize_name("JOHN") == "John" and normalize_name("JOHN") == "John"
     assert normalize_name(None) is None and normalize_name(42) == "42"
+
+
+def test_staged_time_text_memo_answers_as_bind_time() -> None:
+    """Equal instants in other zones share the memo's answer, which is the store's UTC text."""
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from marketops.services import batch_worker
+    from marketops.store.bulk import bind_time
+
+    base = datetime(2026, 3, 29, 0, 59, 59, 999999, tzinfo=UTC)
+    zones = [UTC, timezone(timedelta(hours=2)), timezone(timedelta(hours=-9, minutes=-30))]
+    times = [base + timedelta(minutes=37 * k) for k in range(40)]
+    times += [t.astimezone(z) for t in times for z in zones]
+    times += [t.replace(fold=1) for t in times[:5]]
+    for _ in range(2):  # computed, then remembered
+        assert [batch_worker._time_text(t) for t in times] == [
+            bind_time(t, "sqlite") for t in times
+        ]
+    naive = datetime(2026, 3, 29, 0, 59, 59, 999999)
+    with pytest.raises(ValueError, match="naive"):
+        batch_worker._time_text(naive)
+    assert naive not in batch_worker._TIME_TEXT
