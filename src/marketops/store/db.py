@@ -7,6 +7,7 @@ turns lock upgrades (which fail with SQLITE_BUSY mid-transaction) into a wait at
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -195,6 +196,20 @@ def checkpoint_now(engine: Engine) -> None:
     if engine.dialect.name == "sqlite":
         with engine.connect() as conn:  # the driver's connection: no BEGIN around the pragma
             conn.connection.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
+
+def checkpoint_behind(engine: Engine) -> threading.Thread:
+    """`checkpoint_now` in a thread of its own, started now; join it before relying on it.
+
+    A bulk writer starts it when its last transactions are under way: SQLite runs the copy
+    without the GIL and beside the writer (a passive checkpoint lets a writer append), on the
+    core its finished workers left idle, instead of in the commit of the run's closing
+    transaction (~1 s after a million leads, with `WAL_PAGES_BULK`)."""
+    thread = threading.Thread(
+        target=checkpoint_now, args=(engine,), name="marketops-checkpoint", daemon=True
+    )
+    thread.start()
+    return thread
 
 
 def checkpoint_every(conn: Connection, pages: int) -> None:
