@@ -250,7 +250,7 @@ def _write(
         a, data = assign(j.view, cfg, slots, now, j.queue, j.owner) if not j.blocked else (None, {})
         o = conclude(j, p, cfg, a, data, now)
         known[s.email] = stored(j, o.queue, o.owner)
-        _decided(w, setup, o, i, n, existing_ids, now)
+        _decided(w, setup, o, i, n, existing_ids, now, at)
         moved = o.stage == "MQL" and any(k == "stage" for k, _, _ in o.events)
         tally.append((o.status, o.suppressed, _routed(o.assignment), moved, []))
     slots.save()
@@ -346,27 +346,37 @@ def _rebuild(
 
 
 def _decided(
-    w: _Writes, setup: Setup, o: Outcome, i: int, n: int, existing_ids: set[str], now: datetime
+    w: _Writes,
+    setup: Setup,
+    o: Outcome,
+    i: int,
+    n: int,
+    existing_ids: set[str],
+    now: datetime,
+    at: Any,
 ) -> None:
-    """A record decided here: the rows `persist` would write for it."""
+    """A record decided here: the rows `persist` would write for it. `at`: `now` encoded."""
     enc = setup.encoders
-    assert o.lead_id is not None and o.lead is not None
+    lid = o.lead_id
+    assert lid is not None and o.lead is not None
     values = leads_repo.lead_values(o, now)
-    if o.lead_id in existing_ids:
-        w.updated[o.lead_id] = values
+    if lid in existing_ids:
+        w.updated[lid] = values
     else:  # new, or created earlier in this chunk: the last state is what gets inserted
-        w.new_leads[o.lead_id] = enc.lead(tuple(values[c] for c in enc.lead.cols))
+        w.new_leads[lid] = enc.lead(tuple(values[c] for c in enc.lead.cols))
     lead = o.lead
     details = {"source": setup.source, "row": n, "message": lead.message}
     ref = f"{setup.ref_prefix}:{n}"
-    act = enc.activity((o.lead_id, lead.activity, lead.occurred_at, ref, details))
-    events = [enc.event((o.lead_id, now, k, actor, d)) for k, actor, d in o.events]
+    act = enc.activity((lid, lead.activity, lead.occurred_at, ref, details))
+    # `enc.event`'s rows, built directly: the time is the chunk's `at`, the data its JSON
     if w.staged:  # keyed by record position, merged with the staged rows in order
         w.activities.append((i, *act))
-        w.events.extend((i, k, *e) for k, e in enumerate(events))
+        w.events.extend(
+            (i, k, lid, at, kind, actor, enc.json(d)) for k, (kind, actor, d) in enumerate(o.events)
+        )
     else:
         w.activities.append(act)
-        w.events.extend(events)
+        w.events.extend((lid, at, kind, actor, enc.json(d)) for kind, actor, d in o.events)
     w.timers.extend(o.timers)
     if o.lead_id in existing_ids:
         kinds = {k for k, _, _ in o.events}

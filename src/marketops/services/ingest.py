@@ -98,6 +98,13 @@ class IngestStats:
             if moved:
                 self.mql += n
 
+    def take_counts(self, other: IngestStats) -> None:
+        """`other`'s counts (a checkpoint's summary: these counts plus the tallies it wrote)."""
+        for k in ("rows", "accepted", "updated", "quarantined", "suppressed", "mql"):
+            setattr(self, k, getattr(other, k))
+        self.quarantine_reasons = Counter(other.quarantine_reasons)
+        self.routed = Counter(other.routed)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "rows": self.rows,
@@ -442,31 +449,37 @@ def ingest_file(
 
     # the open transaction's tallies by last row: an attempt the store aborted and ran again
     # (`in_transaction`) replaces its tally, never adds it twice; `stats` takes them at commit
+    # (the summary the checkpoint wrote: `after`, counted once)
     pending: dict[int, list[Tally]] = {}
+    after: list[IngestStats] = []
 
     def checkpoint_at(last: int) -> Callable[[Any, list[Tally]], None]:
         def checkpoint(conn: Any, tally: list[Tally]) -> None:
             pending[last] = tally
-            after = IngestStats.from_dict(stats.as_dict())
+            after[:] = [IngestStats.from_dict(stats.as_dict())]
             for t in pending.values():
-                after.add_tally(t)
+                after[0].add_tally(t)
             conn.execute(
                 update(ingest_runs)
                 .where(ingest_runs.c.id == run_id)
-                .values(rows_done=last, stats=after.as_dict())
+                .values(rows_done=last, stats=after[0].as_dict())
             )
 
         return checkpoint
 
     def committed(write: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         pending.clear()
+        after.clear()
         try:
             write(*args, **kwargs)
         except BaseException:
             pending.clear()  # the transaction rolled back: its tallies never happened
             raise
-        for t in pending.values():
-            stats.add_tally(t)
+        if after:
+            stats.take_counts(after[0])
+        else:
+            for t in pending.values():
+                stats.add_tally(t)
         pending.clear()
 
     if workers >= 2 and not _identity_realtime(ctx):

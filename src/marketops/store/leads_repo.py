@@ -11,7 +11,14 @@ from sqlalchemy import Connection, UniqueConstraint, bindparam, case, func, inse
 from marketops.errors import NotFound
 from marketops.pipeline.records import Lead, StoredLead
 from marketops.pipeline.runner import Outcome
-from marketops.store.bulk import RowDecoder, RowEncoder, bulk_insert, param_marker, update_by_id
+from marketops.store.bulk import (
+    RowDecoder,
+    RowEncoder,
+    bulk_insert,
+    decode_rows,
+    param_marker,
+    update_by_id,
+)
 from marketops.store.schema import activities, lead_events, leads, quarantine, queue_cursors
 
 LEAD_COLUMNS = (
@@ -90,27 +97,22 @@ def lead_rows(
     return out
 
 
-def _stored(m: dict[str, Any]) -> StoredLead:
+def _stored(r: Sequence[Any]) -> StoredLead:
+    """A decoded `_STORED` row as the person it is: positionally (`_STORED` begins with `id`
+    and `Lead`'s own first fields, `LEAD_COLUMNS`; the rest is in `StoredLead`'s order). A dict
+    a row and keywords cost about twice as much."""
     lead = Lead(
-        **{c: m[c] for c in LEAD_COLUMNS},
-        consent=dict(m["consent"] or {}),
-        flags=dict(m["flags"] or {}),
-        warnings=list(m["warnings"] or []),
-        attributes=dict(m["attributes"] or {}),
+        *r[1:_LEAD_END],
+        consent=dict(r[_LEAD_END] or {}),
+        flags=dict(r[_LEAD_END + 1] or {}),
+        warnings=list(r[_LEAD_END + 2] or []),
+        attributes=dict(r[_LEAD_END + 3] or {}),
     )
-    return StoredLead(
-        m["id"],
-        lead,
-        m["lifecycle_stage"],
-        m["fit_score"],
-        m["engagement_score"],
-        m["total_score"],
-        m["queue"],
-        m["owner"],
-        m["suppressed"],
-        [],
-        m["created_at"],
-    )
+    return StoredLead(r[0], lead, *r[_LEAD_END + 4 : -1], [], r[-1])
+
+
+_LEAD_END = 1 + len(LEAD_COLUMNS)
+assert _STORED[_LEAD_END - 1] == LEAD_COLUMNS[-1] and _STORED[_LEAD_END + 4] == "lifecycle_stage"
 
 
 def load_by_emails(conn: Connection, emails: Iterable[str]) -> dict[str, StoredLead]:
@@ -121,15 +123,17 @@ def load_by_emails(conn: Connection, emails: Iterable[str]) -> dict[str, StoredL
     for start in range(0, len(emails), 500):
         part = emails[start : start + 500]
         marks = ", ".join([lead_rows.marker] * len(part))
+        sql = f"{lead_rows.sql} WHERE email IN ({marks})"
         by_id = {}
-        for m in lead_rows.fetch(conn, f"{lead_rows.sql} WHERE email IN ({marks})", part):
-            found[m["email"]] = by_id[m["id"]] = _stored(m)
+        for r in decode_rows(lead_rows.fetch_raw(conn, sql, part), lead_rows):
+            s = _stored(r)
+            found[s.lead.email] = by_id[s.id] = s
         if by_id:
             ids = list(by_id)
             marks = ", ".join([act_rows.marker] * len(ids))
             sql = f"{act_rows.sql} WHERE lead_id IN ({marks}) ORDER BY id"
-            for a in act_rows.fetch(conn, sql, ids):
-                by_id[a["lead_id"]].activities.append((a["type"], a["occurred_at"]))
+            for lead_id, kind, at in decode_rows(act_rows.fetch_raw(conn, sql, ids), act_rows):
+                by_id[lead_id].activities.append((kind, at))
     return found
 
 
@@ -163,17 +167,28 @@ class SlotAllocator:
         self.next[queue] = pos + 1
         return pos
 
+    def _sql(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """Driver SQL in the caller's transaction (a batch writer runs these for every chunk:
+        through SQLAlchemy each cost more than the statement)."""
+        cur = self.conn.connection.driver_connection.cursor()
+        try:
+            cur.execute(sql, params)
+            return cur.fetchall() if cur.description else []
+        finally:
+            cur.close()
+
     def _lock(self, queue: str) -> None:
         if queue not in self.next:
+            m, t = param_marker(self.conn.dialect.name), queue_cursors.name
             # a no-op UPDATE takes the row lock before the position is read
-            pos = self.conn.execute(
-                update(queue_cursors)
-                .where(queue_cursors.c.queue == queue)
-                .values(position=queue_cursors.c.position)
-                .returning(queue_cursors.c.position)
-            ).scalar()
-            if pos is None:  # a queue added to routing.yml while the store was open
-                self.conn.execute(insert(queue_cursors).values(queue=queue, position=0))
+            found = self._sql(
+                f"UPDATE {t} SET position = position WHERE queue = {m} RETURNING position",
+                (queue,),
+            )
+            if found:
+                pos = found[0][0]
+            else:  # a queue added to routing.yml while the store was open
+                self._sql(f"INSERT INTO {t} (queue, position) VALUES ({m}, 0)", (queue,))
                 pos = 0
             self.start[queue] = self.next[queue] = pos
 
@@ -196,10 +211,12 @@ class SlotAllocator:
             self._load = {}
         names = [m.name for m in queue.members if m.name not in self._counted]
         if names:
-            rows = self.conn.execute(
-                select(leads.c.owner, func.count())
-                .where(leads.c.owner.in_(names), leads.c.lifecycle_stage.in_(sorted(open_stages)))
-                .group_by(leads.c.owner)
+            m, stages = param_marker(self.conn.dialect.name), sorted(open_stages)
+            rows = self._sql(
+                f"SELECT owner, count(*) FROM {leads.name}"
+                f" WHERE owner IN ({', '.join([m] * len(names))})"
+                f" AND lifecycle_stage IN ({', '.join([m] * len(stages))}) GROUP BY owner",
+                (*names, *stages),
             )
             self._load.update({n: 0 for n in names})
             self._load.update({o: c for o, c in rows})
@@ -221,11 +238,10 @@ class SlotAllocator:
         return self._accounts
 
     def save(self) -> None:
+        m, t = param_marker(self.conn.dialect.name), queue_cursors.name
         for queue, pos in self.next.items():
             if pos != self.start[queue]:
-                self.conn.execute(
-                    update(queue_cursors).where(queue_cursors.c.queue == queue).values(position=pos)
-                )
+                self._sql(f"UPDATE {t} SET position = {m} WHERE queue = {m}", (pos, queue))
 
 
 def lead_values(o: Outcome, now: datetime) -> dict[str, Any]:
