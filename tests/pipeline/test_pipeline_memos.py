@@ -120,3 +120,28 @@ def test_staged_time_text_memo_answers_as_bind_time() -> None:
     with pytest.raises(ValueError, match="naive"):
         batch_worker._time_text(naive)
     assert naive not in batch_worker._TIME_TEXT
+
+
+def test_repeated_text_memo_answers_as_text() -> None:
+    """Company, title, industry, source, message and activity texts are remembered; the memo
+    answers what `_text` computes, for the same text again and past the memo's limit."""
+    from marketops.pipeline import normalize as normalize_mod
+
+    values = ["Acme", "  Acme  Corp ", "\tVP\u00a0Sales\n", "", "   ", "é  x", "Acme"]
+    values += [None, 12, 3.5, True]  # not text: never remembered
+    for _ in range(2):
+        assert [normalize_mod._repeated(v) for v in values] == [
+            normalize_mod._text(v) for v in values
+        ]
+    assert all(k in normalize_mod._TEXTS for k in values if isinstance(k, str))
+    assert not any(k in normalize_mod._TEXTS for k in (12, 3.5, True))
+    full = dict.fromkeys(range(normalize_mod.TEXT_MEMO_MAX))  # a full memo: computed each time
+    saved = dict(normalize_mod._TEXTS)
+    try:
+        normalize_mod._TEXTS.clear()
+        normalize_mod._TEXTS.update(full)  # type: ignore[arg-type]
+        assert normalize_mod._repeated(" new  text ") == "new text"
+        assert " new  text " not in normalize_mod._TEXTS
+    finally:
+        normalize_mod._TEXTS.clear()
+        normalize_mod._TEXTS.update(saved)

@@ -18,6 +18,7 @@ _SPACES = re.compile(r"\s+")
 _NOT_ATTRIBUTES = frozenset(CORE_FIELDS) | frozenset(CONTROL_FIELDS)
 _TRUE = {"true", "1", "yes", "y", "t", "opt-in", "opted_in", "granted"}
 _FALSE = {"false", "0", "no", "n", "f", "opt-out", "opted_out", "denied", "withdrawn"}
+_UNSEEN = object()  # a memo's miss (None is an answer)
 
 
 def _text(v: Any) -> str | None:
@@ -26,6 +27,24 @@ def _text(v: Any) -> str | None:
     # = _SPACES.sub(" ", s).strip(): str.split and the regex's \s are the same whitespace
     # (Py_UNICODE_ISSPACE), at half the cost
     return " ".join(str(v).split()) or None
+
+
+# `_repeated`'s answers by text (first come, no eviction: past the limit computed every time)
+TEXT_MEMO_MAX = 1 << 16
+_TEXTS: dict[str, str | None] = {}
+
+
+def _repeated(v: Any) -> str | None:
+    """`_text` of a field whose values repeat (company, title, industry, source, message,
+    activity): remembered for text values, which is all `_text` reads of them."""
+    if type(v) is not str:
+        return _text(v)
+    found = _TEXTS.get(v, _UNSEEN)
+    if found is _UNSEEN:
+        found = _text(v)
+        if len(_TEXTS) < TEXT_MEMO_MAX:
+            _TEXTS[v] = found
+    return found  # type: ignore[return-value]
 
 
 def _country(v: Any) -> str | None:
@@ -97,7 +116,6 @@ def company_key(name: str | None) -> str | None:
 # hand each other their new answers (`services.batch_phones`) through `phone_answers`/`learn`.
 PHONE_MEMO_MAX = 1 << 18
 _E164: dict[tuple[str, str | None], str | None] = {}
-_UNSEEN = object()
 
 
 def phone_e164(phone: str, country: str | None) -> str | None:
@@ -185,7 +203,7 @@ def normalize(raw: Mapping[str, Any], issues: list[Issue], now: datetime) -> Lea
                 "message": f"not a valid phone number for country {country or 'unknown'}",
             }
         )
-    company = _text(get("company"))
+    company = _repeated(get("company"))
     consent = {}
     for channel, key in _CONSENT:
         b = _bool(get(key))
@@ -202,7 +220,7 @@ def normalize(raw: Mapping[str, Any], issues: list[Issue], now: datetime) -> Lea
         original,  # email_original
         normalize_name(get("first_name")),
         normalize_name(get("last_name")),
-        _text(get("title")),
+        _repeated(get("title")),
         company,
         company_key(company),
         None,  # company_domain: enrich sets it
@@ -210,11 +228,11 @@ def normalize(raw: Mapping[str, Any], issues: list[Issue], now: datetime) -> Lea
         e164,  # phone_e164
         country,
         region_of(country),
-        _text(get("industry")),
+        _repeated(get("industry")),
         _int(get("employees")),
-        _text(get("source")),
-        _text(get("message")),
-        _text(get("activity")) or "form_fill",
+        _repeated(get("source")),
+        _repeated(get("message")),
+        _repeated(get("activity")) or "form_fill",
         parse_time(get("occurred_at"), now),
         consent,
         {},  # flags
