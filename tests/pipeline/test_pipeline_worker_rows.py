@@ -186,3 +186,39 @@ def test_write_stage_keeps_every_row_in_order_across_multirow_statements(tmp_pat
                 assert got == want and [type(v) for r in got for v in r] == [
                     type(v) for r in want for v in r
                 ]
+
+
+def test_a_lead_pickles_to_an_equal_lead() -> None:
+    import copy
+    import pickle
+
+    from marketops.pipeline.records import Lead
+
+    lead = Lead(
+        "a@x.org",
+        " A@x.org",
+        "Ann",
+        None,
+        "CTO",
+        "Acme",
+        "acme",
+        "x.org",
+        "+1 415",
+        "+1415",
+        "US",
+        "NA",
+        "Tech",
+        50,
+        "web",
+        "hi",
+        "demo_request",
+        NOW,
+        {"email": True},
+        {"free_mail": False},
+        [{"field": "phone"}],
+        {"plan": "pro"},
+    )
+    for back in (pickle.loads(pickle.dumps(lead)), copy.deepcopy(lead), copy.copy(lead)):
+        assert back == lead and type(back) is Lead
+    assert copy.copy(lead).consent is lead.consent  # shallow stays shallow
+    assert copy.deepcopy(lead).consent is not lead.consent
