@@ -57,3 +57,18 @@ def test_a_line_still_being_written_waits(tmp_path: Path, monkeypatch) -> None:
     peer.write_bytes(line + b"\n")
     assert share.take() == 1
     assert phone_answers() == {("020 7946 0958", "GB"): "+442079460958"}
+
+
+def test_each_give_sends_exactly_the_new_answers_in_order(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(normalize, "_E164", {})
+    share = PhoneShare(str(tmp_path))
+    assert share.give() == 0
+    sent = []
+    for part in (NUMBERS[:5], NUMBERS[5:6], [], NUMBERS[6:]):
+        for phone, country in part:
+            phone_e164(phone, country)
+        assert share.give() == len(part)
+        sent += part
+    lines = (tmp_path / share.mine).read_bytes().splitlines()
+    assert [tuple(orjson.loads(x)[:2]) for x in lines] == [(p, c) for p, c in sent]
+    assert [orjson.loads(x)[2] for x in lines] == [phone_answers()[k] for k in sent]

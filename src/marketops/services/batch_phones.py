@@ -54,10 +54,10 @@ class PhoneShare:
     def give(self) -> int:
         """Append the answers this process computed since the last call; how many."""
         answers = phone_answers()
-        new = [
-            orjson.dumps([phone, country, e164])
-            for (phone, country), e164 in islice(answers.items(), self.sent, None)
-        ]
+        # the newest from the end (`islice` from `sent` walked every older answer first: ~70,000
+        # a chunk by the end of a million rows)
+        fresh = list(islice(reversed(answers.items()), len(answers) - self.sent))
+        new = [orjson.dumps([phone, country, e164]) for (phone, country), e164 in reversed(fresh)]
         self.sent = len(answers)
         if new:
             with open(os.path.join(self.folder, self.mine), "ab") as fh:
