@@ -72,3 +72,34 @@ def test_each_give_sends_exactly_the_new_answers_in_order(tmp_path: Path, monkey
     lines = (tmp_path / share.mine).read_bytes().splitlines()
     assert [tuple(orjson.loads(x)[:2]) for x in lines] == [(p, c) for p, c in sent]
     assert [orjson.loads(x)[2] for x in lines] == [phone_answers()[k] for k in sent]
+
+
+def test_phonenumbers_keeps_its_compiled_patterns_and_answers_as_without() -> None:
+    """normalize turns phonenumbers' pattern cache on (when the release has it); the answers
+    are those of a process that never turned it on."""
+    import subprocess
+    import sys
+
+    import phonenumbers
+
+    if not hasattr(phonenumbers, "enable_pattern_cache"):
+        return
+    from phonenumbers import re_util
+
+    assert re_util._COMPILED_PATTERNS is not None
+    here = [normalize._parse_e164(p, c) for p, c in NUMBERS]
+    code = (  # the same function in a process where the cache was never turned on
+        "import json, sys, phonenumbers\n"
+        "phonenumbers.enable_pattern_cache = lambda: None\n"
+        "from phonenumbers import re_util\n"
+        "from marketops.pipeline.normalize import _parse_e164\n"
+        "assert re_util._COMPILED_PATTERNS is None\n"
+        "print(json.dumps([_parse_e164(p, c) for p, c in json.loads(sys.argv[1])]))\n"
+    )
+    plain = subprocess.run(
+        [sys.executable, "-c", code, orjson.dumps(NUMBERS).decode()],
+        capture_output=True,
+        check=True,
+        text=True,
+    )
+    assert orjson.loads(plain.stdout) == here and any(here)
