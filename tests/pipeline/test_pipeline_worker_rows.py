@@ -171,7 +171,7 @@ def test_equal_routing_answers_travel_as_one_object_and_are_routes_own(
 
 
 def test_write_stage_keeps_every_row_in_order_across_multirow_statements(tmp_path: Path) -> None:
-    from marketops.services.batch_stage import STAGE_ROWS_PER_INSERT, write_stage
+    from marketops.services.batch_stage import STAGE_ROWS_PER_INSERT, StageRows, write_stage
 
     per = STAGE_ROWS_PER_INSERT
     for n in (0, 1, per - 1, per, per + 1, 2 * per + 37):
@@ -180,12 +180,27 @@ def test_write_stage_keeps_every_row_in_order_across_multirow_statements(tmp_pat
         events = [(i // 3, i % 3, f"e{i}", i) for i in range(3 * n)]
         path = str(tmp_path / f"s{n}.db")
         write_stage(path, ("a", "b", "c"), leads, ("a", "b"), acts, ("a", "b"), events)
-        with sqlite3.connect(path) as conn:
-            for table, want in (("leads", leads), ("activities", acts), ("events", events)):
-                got = conn.execute(f"SELECT * FROM {table} ORDER BY rowid").fetchall()
-                assert got == want and [type(v) for r in got for v in r] == [
-                    type(v) for r in want for v in r
-                ]
+        check(path, leads, acts, events)
+        tables = (StageRows(4), StageRows(3), StageRows(4))  # added and settled as speculate does
+        for i in range(n):
+            if not i % 7:
+                for t in tables:
+                    t.settle()
+            tables[0].rows.append(leads[i])
+            tables[1].rows.append(acts[i])
+            tables[2].rows.extend(events[3 * i : 3 * i + 3])
+        path = str(tmp_path / f"t{n}.db")
+        write_stage(path, ("a", "b", "c"), tables[0], ("a", "b"), tables[1], ("a", "b"), tables[2])
+        check(path, leads, acts, events)
+
+
+def check(path: str, leads: list, acts: list, events: list) -> None:
+    """The stage file at `path` holds exactly these rows, in this order, of these types."""
+    with sqlite3.connect(path) as conn:
+        for table, want in (("leads", leads), ("activities", acts), ("events", events)):
+            got = conn.execute(f"SELECT * FROM {table} ORDER BY rowid").fetchall()
+            assert got == want
+            assert [type(v) for r in got for v in r] == [type(v) for r in want for v in r]
 
 
 def test_a_lead_pickles_to_an_equal_lead() -> None:

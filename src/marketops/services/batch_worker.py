@@ -33,7 +33,7 @@ from marketops.pipeline.route import route
 from marketops.pipeline.runner import CompiledConfig, Prepared, judge, prepare
 from marketops.pipeline.suppress import SuppressionIndex
 from marketops.services.batch_phones import PhoneShare
-from marketops.services.batch_stage import write_stage
+from marketops.services.batch_stage import StageRows, write_stage
 from marketops.services.capture import new_lead_ids
 from marketops.store.bulk import RowEncoder, bind_time
 from marketops.store.leads_repo import LEAD_COLUMNS
@@ -309,12 +309,18 @@ def speculate(
         raise ValueError("rows are staged in SQLite files: only for a SQLite store")
     json, at = enc.json, bind_time(now, setup.dialect)
     new_id = iter(new_lead_ids(len(chunk))).__next__  # in record order, ascending
-    lead_rows: list[tuple[Any, ...]] = []
-    act_rows: list[tuple[Any, ...]] = []
-    event_rows: list[tuple[Any, ...]] = []
+    tables = (
+        StageRows(1 + len(LEAD_HEAD)),
+        StageRows(1 + len(ACTIVITY_INSERT)),
+        StageRows(2 + len(EVENT_INSERT)),
+    )
+    lead_rows, act_rows, event_rows = (t.rows for t in tables)  # appended to in place
     out: list[tuple[Any, ...] | Rejected] = []
     answers: dict[tuple[Any, ...], tuple[Any, Any]] = {}  # `_routing_answer`'s, by value
     for i, ((n, _), p) in enumerate(zip(chunk, prepared, strict=True)):
+        if staging and not i & 31:  # the last records' rows, while in the cache
+            for t in tables:
+                t.settle()
         ref = f"{setup.ref_prefix}:{n}"
         if p.lead is None:
             row = (
@@ -376,7 +382,7 @@ def speculate(
     if not staging:
         return lookups, out, None, known
     path = os.path.join(setup.stage_dir, f"chunk-{chunk[0][0]}.db")  # type: ignore[arg-type]
-    write_stage(path, LEAD_HEAD, lead_rows, ACTIVITY_INSERT, act_rows, EVENT_INSERT, event_rows)
+    write_stage(path, LEAD_HEAD, tables[0], ACTIVITY_INSERT, tables[1], EVENT_INSERT, tables[2])
     if share is not None:
         share.give()
     return lookups, out, path, known
