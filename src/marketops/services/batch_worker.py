@@ -302,7 +302,7 @@ def speculate(
             share = _SHARES[setup.stage_dir] = PhoneShare(setup.stage_dir)
         share.take()
     cfg, enc = setup.cfg, setup.encoders
-    prepared = [prepare_row(setup.record(raw), cfg, now) for _, raw in chunk]
+    prepared = [_lean(prepare_row(setup.record(raw), cfg, now)) for _, raw in chunk]
     lookups = lookups_of(setup.enrichers, prepared)
     staging = setup.stage_dir is not None
     if staging and setup.dialect != "sqlite":
@@ -388,6 +388,18 @@ def speculate(
     return lookups, out, path, known
 
 
+_NO_RAW: Mapping[str, Any] = {}
+
+
+def _lean(p: Prepared) -> Prepared:
+    """A prepared record without its raw form when it has a lead (only a rejected record's raw
+    form is stored, `Rejected`): the record's dict and the values its lead does not hold are
+    freed now, while in the CPU's cache, not with the chunk's other objects at its end."""
+    if p.lead is not None:
+        p.raw = _NO_RAW
+    return p
+
+
 # `_time_text`'s answers by instant; a million generated leads carry ~130,000 distinct times
 TIME_MEMO_MAX = 1 << 18
 _TIME_TEXT: dict[datetime, str] = {}
@@ -464,9 +476,8 @@ Marks = tuple[list[int], set[int]]  # `RepeatMarker`'s answer: (repeats, later)
 def speculate_in_worker(marked: tuple[Sequence[tuple[int, Any]], Marks], now: datetime) -> Result:
     assert _SETUP is not None
     chunk, (repeats, later) = marked
-    if chunk and type(chunk[0][1]) is str:  # CSV records' texts: parsed here, in one go
-        rows = csv_lists_of([t for _, t in chunk])
-        chunk = [(n, r) for (n, _), r in zip(chunk, rows, strict=True)]
+    # CSV records' texts are parsed one by one (`Setup.record`): each record's values are
+    # freed with its raw form, not kept in a parsed copy of the chunk
     return speculate(_SETUP, chunk, now, repeats, later)
 
 
