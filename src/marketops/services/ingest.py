@@ -14,6 +14,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import threading
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -33,6 +34,7 @@ from marketops.services.batch_commit import Part, StoreEmails, Tally, commit_chu
 from marketops.services.batch_worker import BAD_LINE, Setup, csv_row, prepare_row
 from marketops.services.capture import Batch, capture
 from marketops.services.context import AppContext
+from marketops.store.db import checkpoint_behind
 from marketops.store.schema import ingest_runs
 
 FORMATS = {
@@ -516,8 +518,13 @@ def ingest_file(
                     on_progress(last, lines)
 
             tail = Tail()
+            behind: threading.Thread | None = None
             for chunk, t, result in _speculated(chunks, clock, workers, setup, ahead, tail):
                 group.append(Part(chunk, t, *result))
+                if tail.waits and behind is None and held is not None:
+                    # the WAL's pages go back into the file while the last chunks are written,
+                    # not in the closing transaction's commit (`checkpoint_behind`)
+                    behind = checkpoint_behind(ctx.engine)
                 if (
                     sum(len(p.chunk) for p in group) >= group_rows
                     or len(group) >= batch_stage.MAX_ATTACHED
@@ -526,6 +533,8 @@ def ingest_file(
                     flush()
             if group:
                 flush()
+            if behind is not None:
+                behind.join()
     else:
         for chunk, t, prepared in _prepared(ctx, chunks, clock, workers):
             last = chunk[-1][0]
