@@ -207,8 +207,8 @@ def test_crash_mid_file_with_workers_resumes_without_loss_or_duplicates(
     assert list(scratch.iterdir()) == []  # the stage files went with the failed run
     with ctx.engine.connect() as conn:  # two transactions committed
         done = conn.scalar(select(ingest_runs.c.rows_done))
-    # of two chunks each on SQLite, or fewer once every chunk went to the workers (`Tail`)
-    assert 500 <= done <= 1000 and done % 250 == 0 if sqlite else done == 500
+    # of two chunks each on SQLite, or fewer when the next answer was not in yet (`Tail`)
+    assert 250 <= done <= 1000 and done % 250 == 0 if sqlite else done == 500
     monkeypatch.setattr(ingest_mod, "commit_chunks", real)
     resumed = ingest_file(ctx, path, **run)
     assert resumed.resumed_from == done and resumed.rows == 1500
@@ -323,7 +323,7 @@ def test_sqlite_batch_writer_holds_one_connection_with_a_large_cache(ctx, tmp_pa
     event.remove(ctx.engine, "commit", _at_commit)
     assert stats.rows == 1200
     groups = seen[1:-1]  # the run's opening and closing transactions are the store's own
-    # six chunks, two a group; fewer at the end once all went to the workers (`ingest.Tail`)
+    # six chunks, two a group; fewer when the next answer was not in yet (`ingest.Tail`)
     assert 3 <= len(groups) <= 6 and len({raw for raw, _, _ in groups}) == 1
     assert {(cache, wal) for _, cache, wal in groups} == {(-CACHE_KIB_BULK, WAL_PAGES_BULK)}
     with ExitStack() as stack:
