@@ -58,9 +58,11 @@ class _Writes:
     moved: set[str] = field(default_factory=set)
     reowned: set[str] = field(default_factory=set)
     notices: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    # staged chunks (`batch_stage`): record position -> [i, queue, owner, lead row still whole];
-    # `activities` are then `(i, *row)` and `events` `(i, k, *row)`, the writer's own rows
+    # staged chunks (`batch_stage`): record position -> [i, queue, owner, lead row still whole,
+    # its `routed` event's key in `routes` or None]; `activities` are then `(i, *row)` and
+    # `events` `(i, k, *row)`, the writer's own rows
     kept: dict[int, list[Any]] = field(default_factory=dict)
+    routes: dict[tuple[str, str], int] = field(default_factory=dict)  # (rule, data JSON) -> key
     staged: bool = False
     stored: dict[str, StoredLead] = field(default_factory=dict)  # id -> the lead it updates
 
@@ -254,7 +256,7 @@ def _write(
         moved = o.stage == "MQL" and any(k == "stage" for k, _, _ in o.events)
         tally.append((o.status, o.suppressed, _routed(o.assignment), moved, []))
     slots.save()
-    _flush(conn, setup, w, now, stage, alias)
+    _flush(conn, setup, w, now, at, stage, alias)
     return tally
 
 
@@ -307,20 +309,17 @@ def _keep(
                 memos.routes[key] = route  # no member picked: the same answer all chunk long
         a, data, text = route
     queue, owner = (a.queue, a.owner) if a is not None else (None, None)
-    if w.staged:  # its rows are in the stage file
-        w.kept[i] = [i, queue, owner, 1]  # `move_kept`'s row as it stands
+    if w.staged:  # its rows are in the stage file; its `routed` event is written by key
+        route_key = None if a is None else w.routes.setdefault((a.rule, text), len(w.routes))
+        w.kept[i] = [i, queue, owner, 1, route_key]  # `move_kept`'s row as it stands
     else:
         w.new_leads[s.lead_id] = (*s.lead_head, queue, owner)
         w.activities.append(s.activity)
         w.events.extend(s.events)
-    if a is not None:
-        w.events.append(
-            (i, batch_stage.ROUTED_K, s.lead_id, at, "routed", a.rule, text)
-            if w.staged
-            else (s.lead_id, at, "routed", a.rule, text)
-        )
-        if data.get("notify") and data.get("owner"):
-            w.notices.append((s.lead_id, data))
+        if a is not None:
+            w.events.append((s.lead_id, at, "routed", a.rule, text))
+    if a is not None and data.get("notify") and data.get("owner"):
+        w.notices.append((s.lead_id, data))
     if s.stage not in setup.sla_stages:
         return a  # no SLA clock starts in this stage
     clocks = memos.timers.get((s.stage, queue, owner))
@@ -388,7 +387,13 @@ def _decided(
 
 
 def _flush(
-    conn: Connection, setup: Setup, w: _Writes, now: datetime, stage: str | None, alias: str
+    conn: Connection,
+    setup: Setup,
+    w: _Writes,
+    now: datetime,
+    at: Any,
+    stage: str | None,
+    alias: str,
 ) -> None:
     """In `persist`'s order: leads (inserts, then updates), activities, events, timers, quarantine."""
     enc = setup.encoders
@@ -407,6 +412,8 @@ def _flush(
             w.activities,
             w.events,
             alias,
+            [(key, rule, text) for (rule, text), key in w.routes.items()],
+            at,
         )
     else:
         execute_many(conn, enc.activity.sql, w.activities)

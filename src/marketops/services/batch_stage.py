@@ -147,7 +147,8 @@ def _temp_tables(
 ) -> None:
     """This connection's scratch tables for what the writer adds to a chunk, emptied."""
     for name, head, cols in (
-        ("batch_kept", "i INTEGER PRIMARY KEY, queue, owner, whole", ()),
+        ("batch_kept", "i INTEGER PRIMARY KEY, queue, owner, whole, route", ()),
+        ("batch_routes", "r INTEGER PRIMARY KEY, actor, data", ()),
         ("batch_activities", "i INTEGER PRIMARY KEY", activity_cols),
         ("batch_events", "i INTEGER, k INTEGER", event_cols),
     ):
@@ -156,21 +157,30 @@ def _temp_tables(
         cur.execute(f"DELETE FROM temp.{name}")
 
 
+# a `routed` event's columns from a kept record's stage row (`s`) and route (`r`); `at` bound
+_ROUTED = {"lead_id": "s.id", "at": "?", "kind": "'routed'", "actor": "r.actor", "data": "r.data"}
+
+
 def move_kept(
     conn: Connection,
     path: str,
     lead_cols: Sequence[str],
     activity_cols: Sequence[str],
     event_cols: Sequence[str],
-    kept: Sequence[tuple[int, str | None, str | None, int]],
+    kept: Sequence[Sequence[Any]],
     activities: Sequence[Sequence[Any]],
     events: Sequence[Sequence[Any]],
     alias: str = f"{STAGE}0",
+    routes: Sequence[tuple[int, str, str]] = (),
+    at: Any = None,
 ) -> None:
     """Inside the writer's transaction: the staged rows of the `kept` records (`(i, queue, owner,
-    whole)`; `whole` 0 when a later record of the chunk replaced the lead row) into the store,
-    merged in record order with the writer's own `activities` `(i, *cols)` and `events`
+    whole, route)`; `whole` 0 when a later record of the chunk replaced the lead row) into the
+    store, merged in record order with the writer's own `activities` `(i, *cols)` and `events`
     `(i, k, *cols)`. Lead rows first, then activities, then events, as `persist` writes them.
+    A kept record's `routed` event (after its staged events) is its `route` of `routes`
+    (`(route, actor, data)`: a chunk's leads mostly share a handful) at time `at`, written by
+    SQL, not handed over row by row.
     The file stays attached as `alias` until `detach` (SQLite cannot detach inside a
     transaction); one transaction moves several chunks under distinct aliases."""
     raw = conn.connection.driver_connection
@@ -182,7 +192,8 @@ def move_kept(
         _temp_tables(cur, activity_cols, event_cols)
         # hundreds of rows a statement (`execute_many`'s multirow): ~0.6 µs a row less
         for table, width, rows in (
-            ("batch_kept", 4, kept),
+            ("batch_kept", 5, kept),
+            ("batch_routes", 3, routes),
             ("batch_activities", len(activity_cols) + 1, activities),
             ("batch_events", len(event_cols) + 2, events),
         ):
@@ -195,6 +206,7 @@ def move_kept(
             " CROSS JOIN temp.batch_kept k ON k.i = s.i WHERE k.whole ORDER BY s.i"
         )
         acts, evs = _cols(activity_cols), _cols(event_cols)
+        routed = ", ".join(_ROUTED[c] for c in event_cols)  # a kept record's `routed` event
         cur.execute(
             f"INSERT INTO activities ({acts}) SELECT {acts} FROM ("
             f"SELECT i, {acts} FROM {alias}.activities"
@@ -204,7 +216,11 @@ def move_kept(
         cur.execute(
             f"INSERT INTO lead_events ({evs}) SELECT {evs} FROM ("
             f"SELECT i, k, {evs} FROM {alias}.events WHERE i IN (SELECT i FROM temp.batch_kept)"
-            f" UNION ALL SELECT i, k, {evs} FROM temp.batch_events) ORDER BY i, k"
+            f" UNION ALL SELECT k.i, {ROUTED_K}, {routed}"
+            f" FROM temp.batch_kept k JOIN {alias}.leads s ON s.i = k.i"
+            " JOIN temp.batch_routes r ON r.r = k.route"
+            f" UNION ALL SELECT i, k, {evs} FROM temp.batch_events) ORDER BY i, k",
+            (at,),
         )
     finally:
         cur.close()
