@@ -84,6 +84,9 @@ def main() -> None:
         write_csv(sample, args.rows, seed=1, now=datetime(2026, 11, 1, tzinfo=UTC))
         print(f"generated {args.rows:,} rows in {time.perf_counter() - t:.1f} s -> {sample}")
     ctx = AppContext.open(Workspace.load(ws_dir))
+    # the previous run's store (~3 GB written) may still be going out to disk: let the kernel
+    # finish that first, so back-to-back runs each time their own ingest, not the last one's
+    os.sync()
     load0 = os.getloadavg()
     t = time.perf_counter()
     cpu0 = cpu_s()
