@@ -1,5 +1,5 @@
 """The batch reader hands the workers each CSV record's text (`ingest.csv_records`); parsed
-(`batch_worker.csv_lists_of`, `Setup.record`) they must be exactly the rows `csv_lists` reads,
+(`batch_worker.csv_list_of`, `Setup.record`) they must be exactly the rows `csv_lists` reads,
 and the repeat marker must read the same email from a text as from its row."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from marketops.services.batch_worker import _field, csv_lists_of
+from marketops.services.batch_worker import _field, csv_list_of
 from marketops.services.ingest import csv_lists, csv_records
 
 TRICKY = (
@@ -39,7 +39,7 @@ def test_record_texts_parse_to_the_rows_csv_reads() -> None:
     header2, texts = _read(TRICKY, csv_records)
     assert header2 == header == ["email", "first_name", "message", "employees"]
     assert len(texts) == len(rows) == 8
-    assert csv_lists_of(texts) == rows
+    assert [csv_list_of(t) for t in texts] == rows
     assert [next(csv.reader((t,))) for t in texts] == rows  # `Setup.record`'s one-text parse
     assert rows[2][2] == 'two\r\nlines, and a quote " inside'
     assert rows[3][2] == '5" screen'
@@ -62,7 +62,7 @@ def test_a_file_read_both_ways(tmp_path: Path) -> None:
         header, rows = csv_lists(a)
         header2, texts = csv_records(b)
         assert header2 == header
-        assert csv_lists_of(list(texts)) == list(rows)
+        assert [csv_list_of(t) for t in texts] == list(rows)
 
 
 @pytest.mark.parametrize(

@@ -188,11 +188,6 @@ def csv_list_of(text: str) -> list[str]:
     return plain.split(",")
 
 
-def csv_lists_of(texts: Sequence[str]) -> list[list[str]]:
-    """CSV records' texts (each one record, `ingest.csv_records`) as `csv.reader`'s lists."""
-    return [csv_list_of(t) for t in texts]
-
-
 def _field(text: str, at: int) -> str:
     """Value `at` of a CSV record's text: split at commas when it has no quote, else parsed."""
     values = csv_list_of(text) if '"' in text else text.rstrip("\r\n").split(",", at + 1)

@@ -169,7 +169,7 @@ def csv_lists(fh: Any) -> tuple[list[str], Iterator[list[str]]]:
 def csv_records(fh: Any) -> tuple[list[str], Iterator[str]]:
     """The header and each record's text (its line, or its lines when a quoted value spans
     several) of an open CSV file, blank lines skipped as `csv_lists` skips them: the workers
-    parse the texts (`batch_worker.csv_lists_of`), so the reader only finds where records end.
+    parse the texts (`batch_worker.csv_list_of`), so the reader only finds where records end.
 
     A line without a `"` is a record by itself; a line with one is handed to `csv.reader`, which
     takes exactly the lines its record needs (a quote inside an unquoted value is text to it, so
