@@ -116,4 +116,6 @@ def member_at(routing: CompiledRouting, queue: str, position: int) -> str | None
 
 
 def needs_slot(routing: CompiledRouting, a: Assignment) -> bool:
+    """Whether completing `a` picks a queue member (a round-robin slot), so depends on the
+    store's state: a queue with members and no owner named."""
     return a.owner is None and a.queue is not None and bool(routing.cycles.get(a.queue))

@@ -14,7 +14,7 @@ from typing import Any
 
 from marketops.ops.calendars.business import BusinessCalendar
 from marketops.pipeline.records import Assignment
-from marketops.pipeline.route import route
+from marketops.pipeline.route import needs_slot, route
 from marketops.workspace.models import Member, Queue
 
 
@@ -142,7 +142,7 @@ def complete(
         return None, {}
     if a.queue is None and a.owner == owner and queue is None and a.owner is not None:
         return None, {}
-    if a.owner is None and a.queue is not None and routing.cycles.get(a.queue):
+    if needs_slot(routing, a):
         q = routing.queues[a.queue]
         load_of = getattr(take_slot, "load", None)
         needs_load = any(m.capacity is not None for m in q.members)

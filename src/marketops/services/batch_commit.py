@@ -21,6 +21,7 @@ from sqlalchemy import Connection
 
 from marketops.pipeline.enrich import enrich
 from marketops.pipeline.records import Assignment, Issue, Lead, StoredLead
+from marketops.pipeline.route import needs_slot
 from marketops.pipeline.runner import Outcome, Prepared, conclude, judge, start_timers, stored
 from marketops.routing.assign import assign, complete
 from marketops.services import batch_stage
@@ -302,10 +303,11 @@ def _keep(
         if route is None:
             queue, owner, rule, evaluated = s.matched
             matched = Assignment(queue, owner, rule, list(evaluated))
+            picks = needs_slot(cfg.routing, matched)  # before `complete` names the owner
             a, data = complete(matched, list(s.reasons), cfg, slots, now, None, None)
             # `enc.event`'s JSON through orjson's fast path (`Encoders.json`: the same text)
             route = (a, data, setup.encoders.json(data))
-            if owner is not None or queue is None or not cfg.routing.cycles.get(queue):
+            if not picks:
                 memos.routes[key] = route  # no member picked: the same answer all chunk long
         a, data, text = route
     queue, owner = (a.queue, a.owner) if a is not None else (None, None)
