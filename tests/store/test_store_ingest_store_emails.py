@@ -50,8 +50,12 @@ def test_leads_from_before_the_file_and_from_another_writer_are_found(ctx, tmp_p
     rows[30] = {**rows[30], "email": "meanwhile@initech.com", "activity": "pricing_page"}
     path = _write(tmp_path / "leads.csv", rows)
 
+    wrote: list[int] = []
+
     def another_writer(done: int, total: int) -> None:  # after the first group's commit
-        if done == 10:
+        # (5 or 10 rows: the first group may go early, `ingest.Tail`; row 31 comes later)
+        if not wrote:
+            wrote.append(done)
             meanwhile = {**rows[1], "email": "meanwhile@initech.com", "activity": "webinar"}
             capture(ctx, Batch([meanwhile], "api", ["api:2"], [None]), NOW)
 
@@ -64,6 +68,7 @@ def test_leads_from_before_the_file_and_from_another_writer_are_found(ctx, tmp_p
         now=lambda: NOW,
         on_progress=another_writer,
     )
+    assert wrote[0] in (5, 10)
     assert stats.rows == 40 and stats.updated >= 2
     assert _activities(ctx, "early@initech.com") == ["webinar", "demo_request"]
     assert _activities(ctx, "meanwhile@initech.com") == ["webinar", "pricing_page"]
