@@ -1,4 +1,4 @@
-"""A JSON column's text (`bulk._json`) is the one orjson writes with the store's options
+"""A JSON column's text (`bulk.json_text`) is the one orjson writes with the store's options
 (`default=str`, non-`str` keys), though it tries without them first: the same text for every
 value, and the same error for a value neither can encode."""
 
@@ -12,7 +12,7 @@ from decimal import Decimal
 import orjson
 import pytest
 
-from marketops.store.bulk import _json
+from marketops.store.bulk import json_text
 
 
 class Colour(enum.Enum):
@@ -49,7 +49,7 @@ def _with_options(v: object) -> str:
 
 @pytest.mark.parametrize("value", VALUES, ids=repr)
 def test_the_same_text_as_with_the_options(value: object) -> None:
-    assert _json(value) == _with_options(value)
+    assert json_text(value) == _with_options(value)
 
 
 @pytest.mark.parametrize("value", [{("a", 1): 2}, {"big": 2**70}], ids=repr)
@@ -57,5 +57,5 @@ def test_what_neither_encodes_raises_the_same(value: object) -> None:
     with pytest.raises(TypeError) as want:
         _with_options(value)
     with pytest.raises(TypeError) as got:
-        _json(value)
+        json_text(value)
     assert str(got.value) == str(want.value)

@@ -24,8 +24,6 @@ from functools import lru_cache
 from operator import attrgetter
 from typing import Any, NamedTuple
 
-import orjson
-
 from marketops.pipeline.enrich import Enricher, company_domains, enrich
 from marketops.pipeline.normalize import normalize_email
 from marketops.pipeline.records import Issue, Lead
@@ -35,7 +33,7 @@ from marketops.pipeline.suppress import SuppressionIndex
 from marketops.services.batch_phones import PhoneShare
 from marketops.services.batch_stage import StageRows, write_stage
 from marketops.services.capture import new_lead_ids
-from marketops.store.bulk import RowEncoder, bind_time
+from marketops.store.bulk import RowEncoder, bind_time, json_text
 from marketops.store.leads_repo import LEAD_COLUMNS
 from marketops.store.schema import activities, lead_events, leads, quarantine
 
@@ -129,18 +127,9 @@ class Encoders:
         self.activity = RowEncoder(activities, ACTIVITY_INSERT, dialect)
         self.event = RowEncoder(lead_events, EVENT_INSERT, dialect)
         self.quarantine = RowEncoder(quarantine, QUARANTINE_INSERT, dialect)
-        self._json = RowEncoder(lead_events, ("data",), dialect)
 
-    def json(self, value: Any) -> str:
-        """A JSON column's text as the store writes it (`RowEncoder`), for staged rows.
-
-        orjson without the store's options (`default=str`, non-`str` keys) costs half as much
-        and writes the same text whenever it succeeds; it raises on exactly the values those
-        options are for, and those go through the store's own encoding."""
-        try:
-            return orjson.dumps(value).decode()
-        except TypeError:  # orjson.JSONEncodeError
-            return self._json((value,))[0]  # type: ignore[no-any-return]
+    # a JSON column's text as the store writes it (`RowEncoder`'s own), for rows built directly
+    json = staticmethod(json_text)
 
 
 @dataclass

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from marketops.store.types import UTCDateTime
 
 
-def _json(v: Any) -> str | None:
+def json_text(v: Any) -> str | None:
     """A JSON column's text (SQLAlchemy's JSON type stores Python None as JSON null: so here).
 
     orjson without the options first: half the cost, and the same text whenever it succeeds; it
@@ -53,7 +53,7 @@ def bind_time(v: datetime, dialect: str) -> Any:
 
 def _converter(coltype: Any, dialect: str) -> Callable[[Any], Any] | None:
     if isinstance(coltype, JSON):
-        return _json
+        return json_text
     if isinstance(coltype, UTCDateTime):
         return _sqlite_time if dialect == "sqlite" else _pg_time
     if isinstance(coltype, Boolean) and dialect == "sqlite":
