@@ -289,18 +289,16 @@ class RowDecoder:
     def fetch_raw(self, conn: Connection, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         """Run `sql` in the caller's transaction; the driver's rows as they come (not decoded:
         for a caller that decodes only the few values it keeps, with `decoder`)."""
-        raw = conn.connection.driver_connection
         if self.marker == "%s" and len(params) > _PG_PARSED_PARAMS and "%%" not in sql:
             from psycopg import RawCursor
 
-            cur, sql = RawCursor(raw), _numbered(sql)
-        else:
-            cur = raw.cursor()
-        try:
-            cur.execute(sql, tuple(params))
-            return cur.fetchall()
-        finally:
-            cur.close()
+            cur = RawCursor(conn.connection.driver_connection)
+            try:
+                cur.execute(_numbered(sql), tuple(params))
+                return cur.fetchall()
+            finally:
+                cur.close()
+        return driver_rows(conn, sql, params)
 
     def decoder(self, col: str) -> Callable[[Any], Any]:
         """The conversion `fetch` applies to column `col` (identity if none)."""
@@ -333,6 +331,18 @@ def decode_columns(rows: Sequence[Sequence[Any]], *parts: RowDecoder) -> list[tu
             columns[at + i] = tuple(map(f, columns[at + i]))
         at += len(part.cols)
     return columns
+
+
+def driver_rows(conn: Connection, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    """`sql` on the driver's own cursor, in the caller's transaction; its rows (none for a
+    statement that returns none). For statements a batch runs every chunk: through SQLAlchemy,
+    compiling one (an IN list of hundreds of values) cost more than running it."""
+    cur = conn.connection.driver_connection.cursor()
+    try:
+        cur.execute(sql, tuple(params))
+        return cur.fetchall() if cur.description else []
+    finally:
+        cur.close()
 
 
 # --- PostgreSQL: COPY for batches ---------------------------------------------------------------

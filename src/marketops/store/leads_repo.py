@@ -16,6 +16,7 @@ from marketops.store.bulk import (
     RowEncoder,
     bulk_insert,
     decode_rows,
+    driver_rows,
     param_marker,
     update_by_id,
 )
@@ -167,28 +168,22 @@ class SlotAllocator:
         self.next[queue] = pos + 1
         return pos
 
-    def _sql(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        """Driver SQL in the caller's transaction (a batch writer runs these for every chunk:
-        through SQLAlchemy each cost more than the statement)."""
-        cur = self.conn.connection.driver_connection.cursor()
-        try:
-            cur.execute(sql, params)
-            return cur.fetchall() if cur.description else []
-        finally:
-            cur.close()
-
     def _lock(self, queue: str) -> None:
         if queue not in self.next:
             m, t = param_marker(self.conn.dialect.name), queue_cursors.name
             # a no-op UPDATE takes the row lock before the position is read
-            found = self._sql(
+            # driver SQL (`driver_rows`): a batch writer runs these for every chunk
+            found = driver_rows(
+                self.conn,
                 f"UPDATE {t} SET position = position WHERE queue = {m} RETURNING position",
                 (queue,),
             )
             if found:
                 pos = found[0][0]
             else:  # a queue added to routing.yml while the store was open
-                self._sql(f"INSERT INTO {t} (queue, position) VALUES ({m}, 0)", (queue,))
+                driver_rows(
+                    self.conn, f"INSERT INTO {t} (queue, position) VALUES ({m}, 0)", (queue,)
+                )
                 pos = 0
             self.start[queue] = self.next[queue] = pos
 
@@ -212,7 +207,8 @@ class SlotAllocator:
         names = [m.name for m in queue.members if m.name not in self._counted]
         if names:
             m, stages = param_marker(self.conn.dialect.name), sorted(open_stages)
-            rows = self._sql(
+            rows = driver_rows(
+                self.conn,
                 f"SELECT owner, count(*) FROM {leads.name}"
                 f" WHERE owner IN ({', '.join([m] * len(names))})"
                 f" AND lifecycle_stage IN ({', '.join([m] * len(stages))}) GROUP BY owner",
@@ -241,7 +237,9 @@ class SlotAllocator:
         m, t = param_marker(self.conn.dialect.name), queue_cursors.name
         for queue, pos in self.next.items():
             if pos != self.start[queue]:
-                self._sql(f"UPDATE {t} SET position = {m} WHERE queue = {m}", (pos, queue))
+                driver_rows(
+                    self.conn, f"UPDATE {t} SET position = {m} WHERE queue = {m}", (pos, queue)
+                )
 
 
 def lead_values(o: Outcome, now: datetime) -> dict[str, Any]:
@@ -413,27 +411,24 @@ def write_timers(
 
     stop: set[int] = set()
     marker = param_marker(conn.dialect.name)
-    cur = conn.connection.driver_connection.cursor()
-    try:
-        for ids, only_owned in ((sorted(moved), False), (sorted(reowned), True)):
-            for start in range(0, len(ids), 500):
-                # found by lead_id alone, filtered here: given `status = 'pending'` as well,
-                # SQLite picks the (status, due_at) index and reads every pending timer of the
-                # store, once per batch (quadratic over a million-lead ingest); driver SQL: a
-                # 500-value IN list through SQLAlchemy cost more to compile than to run
-                part = ids[start : start + 500]
-                cur.execute(
-                    f"SELECT id, status, owner FROM {sla_timers.name}"
-                    f" WHERE lead_id IN ({', '.join([marker] * len(part))})",
-                    part,
-                )
-                stop.update(
-                    i
-                    for i, status, owner in cur.fetchall()
-                    if status == "pending" and (owner is not None or not only_owned)
-                )
-    finally:
-        cur.close()
+    for ids, only_owned in ((sorted(moved), False), (sorted(reowned), True)):
+        for start in range(0, len(ids), 500):
+            # found by lead_id alone, filtered here: given `status = 'pending'` as well, SQLite
+            # picks the (status, due_at) index and reads every pending timer of the store, once
+            # per batch (quadratic over a million-lead ingest); driver SQL (`driver_rows`): a
+            # 500-value IN list through SQLAlchemy cost more to compile than to run
+            part = ids[start : start + 500]
+            found = driver_rows(
+                conn,
+                f"SELECT id, status, owner FROM {sla_timers.name}"
+                f" WHERE lead_id IN ({', '.join([marker] * len(part))})",
+                part,
+            )
+            stop.update(
+                i
+                for i, status, owner in found
+                if status == "pending" and (owner is not None or not only_owned)
+            )
     # by primary key only (any status term makes SQLite scan again); a timer that stopped
     # being pending meanwhile (PostgreSQL: another transaction) keeps its status and result
     pending = sla_timers.c.status == "pending"
