@@ -144,8 +144,8 @@ def commit_chunks(
     emails: StoreEmails | None = None,
 ) -> list[Tally]:
     """Write chunks in order, in one transaction (on `held`, a connection the caller keeps for
-    the file, when given: its page cache stays warm from one transaction to the next); `extra_writes(conn, tally)` (the checkpoint of
-    the last one) joins it. Several chunks per commit: each commit rewrites every index page its
+    the file, when given: its page cache stays warm from one transaction to the next);
+    `extra_writes(conn, tally)` (the checkpoint of the last one) joins it. Several chunks per commit: each commit rewrites every index page its
     rows touched, and rows with random keys (emails, domains) touch a page each; a group of
     chunks shares those pages (`ingest_file`'s `commit_rows`). Each staged chunk's file is
     attached under its own name (`batch_stage.MAX_ATTACHED` at most) and deleted afterwards.

@@ -74,8 +74,8 @@ def write_stage(
     events: Sequence[Sequence[Any]] | StageRows,
 ) -> None:
     """A chunk's encoded rows into a new file (worker side): `leads`/`activities` rows are
-    `(i, *cols)`, `events` rows `(i, k, *cols)` (or `StageRows` of them). No journal, no fsync: the file is scratch, a
-    crash re-derives it from the input. 64 KB pages and a cache the size of the file: the
+    `(i, *cols)`, `events` rows `(i, k, *cols)` (or `StageRows` of them). No journal, no fsync:
+    the file is scratch, a crash re-derives it from the input. 64 KB pages and a cache the size of the file: the
     ~7 MB of a 5,000-row chunk go out in a hundred page writes, not 1,600 (−1.5 µs a lead; the
     writer's `INSERT … SELECT` reads them no slower)."""
     if os.path.exists(path):
